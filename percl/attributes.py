@@ -1,0 +1,303 @@
+"""Attribute kinds: what a PerCL attribute accepts, and how it looks on the wire.
+
+Each kind checks a Python value exactly (no silent str/int coercion: ``"5"`` is not an integer
+and ``True`` is not one either) and raises :class:`Invalid` with a reason. The command classes
+turn that into a :class:`~percl.errors.PerclError` naming the command and the attribute.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from percl.model import Struct
+
+
+class Invalid(Exception):
+    """A value an attribute kind refuses; the message is the reason."""
+
+
+class Kind:
+    """How one attribute's values are checked and written."""
+
+    def check(self, value: Any) -> Any:
+        """Return the value to store (possibly normalised, e.g. a list to a tuple) or raise Invalid."""
+        raise NotImplementedError
+
+    def to_wire(self, value: Any) -> Any:
+        return value
+
+    def from_wire(self, value: Any) -> Any:
+        """Turn a decoded JSON value into what ``check`` expects (nested objects become instances)."""
+        return value
+
+    def describe(self) -> str:
+        """A few words for documentation and error messages."""
+        raise NotImplementedError
+
+
+class Text(Kind):
+    def __init__(self, *, max_bytes: int | None = None, max_chars: int | None = None,
+                 non_empty: bool = False) -> None:
+        self.max_bytes = max_bytes
+        self.max_chars = max_chars
+        self.non_empty = non_empty
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"must be a string, not {type(value).__name__}")
+        if self.non_empty and not value.strip():
+            raise Invalid("must not be empty")
+        if self.max_chars is not None and len(value) > self.max_chars:
+            raise Invalid(f"must be at most {self.max_chars} characters, has {len(value)}")
+        if self.max_bytes is not None:
+            size = len(value.encode("utf-8"))
+            if size > self.max_bytes:
+                raise Invalid(f"must be at most {self.max_bytes} bytes in UTF-8, has {size}")
+        return value
+
+    def describe(self) -> str:
+        limits = []
+        if self.max_chars is not None:
+            limits.append(f"at most {self.max_chars} characters")
+        if self.max_bytes is not None:
+            limits.append(f"at most {self.max_bytes} bytes")
+        return "string" + (f" ({', '.join(limits)})" if limits else "")
+
+
+class Pattern(Text):
+    """A string matching a regular expression, described in words for the error message."""
+
+    def __init__(self, regex: str, meaning: str) -> None:
+        super().__init__(non_empty=True)
+        self.regex = re.compile(regex)
+        self.meaning = meaning
+
+    def check(self, value: Any) -> str:
+        value = super().check(value)
+        if not self.regex.fullmatch(value):
+            raise Invalid(f"must be {self.meaning}")
+        return value
+
+    def describe(self) -> str:
+        return self.meaning
+
+
+class Integer(Kind):
+    def __init__(self, *, minimum: int | None = None, maximum: int | None = None) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def check(self, value: Any) -> int:
+        # bool is a subclass of int in Python; FreeClimb's JSON would carry true/false, not 1/0.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(f"must be an integer, not {type(value).__name__}")
+        _check_range(value, self.minimum, self.maximum)
+        return value
+
+    def describe(self) -> str:
+        return "integer" + _range_words(self.minimum, self.maximum)
+
+
+class Number(Kind):
+    def __init__(self, *, minimum: float | None = None, maximum: float | None = None) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def check(self, value: Any) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Invalid(f"must be a number, not {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise Invalid("must be a finite number")
+        _check_range(value, self.minimum, self.maximum)
+        return value
+
+    def describe(self) -> str:
+        return "number" + _range_words(self.minimum, self.maximum)
+
+
+def _check_range(value: float, minimum: float | None, maximum: float | None) -> None:
+    if minimum is not None and maximum is not None and not minimum <= value <= maximum:
+        raise Invalid(f"must be between {minimum} and {maximum}")
+    if minimum is not None and value < minimum:
+        raise Invalid("must not be negative" if minimum == 0 else f"must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise Invalid(f"must be at most {maximum}")
+
+
+def _range_words(minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" {minimum}-{maximum}"
+    if minimum is not None:
+        return f" >= {minimum}"
+    if maximum is not None:
+        return f" <= {maximum}"
+    return ""
+
+
+class Boolean(Kind):
+    def check(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid(f"must be true or false, not {type(value).__name__}")
+        return value
+
+    def describe(self) -> str:
+        return "boolean"
+
+
+class OneOf(Kind):
+    def __init__(self, values: Iterable[str]) -> None:
+        self.values = tuple(values)
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"must be a string, not {type(value).__name__}")
+        if value not in self.values:
+            raise Invalid(f"must be one of {', '.join(self.values)}")
+        return value
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(self.values)
+
+
+class Url(Text):
+    """An absolute URL: FreeClimb fetches or posts to it, so a relative path can never work."""
+
+    def __init__(self, schemes: tuple[str, ...] | None = ("http", "https"), *,
+                 ports: tuple[int, ...] | None = None) -> None:
+        """``schemes=None`` accepts any scheme (a gRPC location is a URI of its own kind)."""
+        super().__init__(max_bytes=2048, non_empty=True)
+        self.schemes = schemes
+        self.ports = ports
+
+    def check(self, value: Any) -> str:
+        value = super().check(value)
+        if any(ch.isspace() for ch in value):
+            raise Invalid("must be an absolute URL without spaces")
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:
+            raise Invalid(f"must be an absolute URL ({exc})") from None
+        if self.schemes is None:
+            if not parts.scheme or not parts.hostname:
+                raise Invalid("must be an absolute URI with a host")
+        elif parts.scheme.lower() not in self.schemes or not parts.hostname:
+            raise Invalid(f"must be an absolute {' or '.join(self.schemes)} URL")
+        if self.ports is not None and port is not None and port not in self.ports:
+            raise Invalid(f"must use port {' or '.join(map(str, self.ports))}")
+        return value
+
+    def describe(self) -> str:
+        return f"absolute {'/'.join(self.schemes)} URL" if self.schemes else "absolute URI"
+
+
+class StringList(Kind):
+    def check(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, (list, tuple)):
+            raise Invalid(f"must be a list of strings, not {type(value).__name__}")
+        for item in value:
+            if not isinstance(item, str):
+                raise Invalid(f"must be a list of strings; has a {type(item).__name__}")
+        return tuple(value)
+
+    def to_wire(self, value: tuple[str, ...]) -> list[str]:
+        return list(value)
+
+    def describe(self) -> str:
+        return "list of strings"
+
+
+class JsonObject(Kind):
+    """A free-form JSON object (engine parameters are engine-specific and not ours to check)."""
+
+    def check(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise Invalid(f"must be an object with string keys, not {type(value).__name__}")
+        _check_json(value)
+        return dict(value)
+
+    def describe(self) -> str:
+        return "JSON object"
+
+
+def _check_json(value: Any) -> None:
+    if value is None or isinstance(value, (str, bool, int)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Invalid("must hold only finite numbers")
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_json(item)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise Invalid("must have string keys")
+            _check_json(item)
+        return
+    raise Invalid(f"must hold only JSON values; has a {type(value).__name__}")
+
+
+class Nested(Kind):
+    """An attribute whose value is a small object of its own (TranscribeUtterance's record)."""
+
+    def __init__(self, struct: type[Struct]) -> None:
+        self.struct = struct
+
+    def check(self, value: Any) -> Struct:
+        if not isinstance(value, self.struct):
+            raise Invalid(f"must be a {self.struct.__name__}, not {type(value).__name__}")
+        return value
+
+    def to_wire(self, value: Struct) -> dict[str, Any]:
+        return value.wire_attributes()
+
+    def from_wire(self, value: Any) -> Struct:
+        if not isinstance(value, dict):
+            raise Invalid(f"must be an object, not {json_type(value)}")
+        return self.struct.from_wire_attributes(value)
+
+    def describe(self) -> str:
+        return self.struct.__name__
+
+
+class Prompts(Kind):
+    """The commands played while a terminal command waits for input: Say, Play and Pause only."""
+
+    def check(self, value: Any) -> tuple[Any, ...]:
+        from percl.model import Command  # the command classes are built on this module
+
+        if isinstance(value, Command) or not isinstance(value, (list, tuple)):
+            raise Invalid(f"must be a list of Say, Play or Pause commands, not {type(value).__name__}")
+        for item in value:
+            if not isinstance(item, Command):
+                raise Invalid(f"may hold only Say, Play or Pause commands; has a {type(item).__name__}")
+            if not item.nestable:
+                raise Invalid(f"may hold only Say, Play or Pause commands; {item.wire_name} cannot be nested")
+        return tuple(value)
+
+    def to_wire(self, value: tuple[Any, ...]) -> list[dict[str, Any]]:
+        return [command.to_wire() for command in value]
+
+    def from_wire(self, value: Any) -> list[Any]:
+        from percl.model import parse_command
+
+        if not isinstance(value, list):
+            raise Invalid(f"must be an array of commands, not {json_type(value)}")
+        return [parse_command(item, location=f".prompts[{i}]") for i, item in enumerate(value)]
+
+    def describe(self) -> str:
+        return "list of Say, Play or Pause"
+
+
+def json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

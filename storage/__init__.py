@@ -1,0 +1,1 @@
+"""Where recordings and per-call state are kept (TinyDB by default)."""
