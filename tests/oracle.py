@@ -29,7 +29,7 @@ def sdk_model(element: dict[str, Any]) -> BaseModel:
     if "prompts" in data:
         data["prompts"] = [sdk_model(item) for item in data["prompts"]]
     for key, nested in (("record", sdk.TranscribeUtteranceRecord), ("engine", sdk.TTSEngine)):
-        if key in data and key in cls.model_fields:
+        if isinstance(data.get(key), dict) and key in cls.model_fields:
             unknown = set(data[key]) - _wire_names(nested)
             assert not unknown, f"{name}.{key}: the SDK does not know {sorted(unknown)}"
     return cls.model_validate(data)

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from app import create_app
+
+# Deterministic in CI, so a red build is reproducible; wider search locally.
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=60,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, max_examples=100)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data")})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
