@@ -31,6 +31,10 @@ class Kind:
     def to_wire(self, value: Any) -> Any:
         return value
 
+    def read(self, value: Any) -> Any:
+        """What attribute access returns (a copy where the stored value is mutable)."""
+        return value
+
     def from_wire(self, value: Any) -> Any:
         """Turn a decoded JSON value into what ``check`` expects (nested objects become instances)."""
         return value
@@ -213,35 +217,40 @@ class StringList(Kind):
 
 
 class JsonObject(Kind):
-    """A free-form JSON object (engine parameters are engine-specific and not ours to check)."""
+    """A free-form JSON object (engine parameters are engine-specific and not ours to check).
+
+    The value is copied into plain JSON types (tuples become lists), so the caller's later
+    changes to their dict cannot change a command that was already checked.
+    """
 
     def check(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        if not isinstance(value, dict):
             raise Invalid(f"must be an object with string keys, not {type(value).__name__}")
-        _check_json(value)
-        return dict(value)
+        return _json_copy(value)
+
+    def read(self, value: dict[str, Any]) -> dict[str, Any]:
+        return _json_copy(value)
+
+    def to_wire(self, value: dict[str, Any]) -> dict[str, Any]:
+        return _json_copy(value)
 
     def describe(self) -> str:
         return "JSON object"
 
 
-def _check_json(value: Any) -> None:
+def _json_copy(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool, int)):
-        return
+        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise Invalid("must hold only finite numbers")
-        return
+        return value
     if isinstance(value, (list, tuple)):
-        for item in value:
-            _check_json(item)
-        return
+        return [_json_copy(item) for item in value]
     if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise Invalid("must have string keys")
-            _check_json(item)
-        return
+        if not all(isinstance(key, str) for key in value):
+            raise Invalid("must have string keys")
+        return {key: _json_copy(item) for key, item in value.items()}
     raise Invalid(f"must hold only JSON values; has a {type(value).__name__}")
 
 

@@ -38,7 +38,8 @@ class Attr:
     def __get__(self, instance: Struct | None, owner: type) -> Any:
         if instance is None:
             return self
-        return instance._values.get(self.name)
+        value = instance._values.get(self.name)
+        return None if value is None else self.kind.read(value)
 
 
 class Struct:
