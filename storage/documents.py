@@ -1,0 +1,490 @@
+"""A document store shared by every worker process: TinyDB's data model, a journal on disk.
+
+Each process keeps the whole store in memory (tables of documents keyed by integer ids, as
+TinyDB keeps them) with indexes on the fields the app looks up. Every change is one line
+appended to a journal file under an exclusive cross-process lock; before it reads or writes, a
+process replays the journal lines other processes appended since it last looked. A write costs
+one short append, whatever the number of stored documents, where TinyDB's own JSON storage
+rewrites the whole file on every change.
+
+Files in the store's directory:
+
+- ``store.json``: a snapshot in TinyDB's JSON format (``TinyDB("store.json")`` opens it), plus a
+  ``_meta`` table holding the snapshot's generation;
+- ``store.log``: the journal since that snapshot; its first line names the same generation, each
+  further line is one committed transaction;
+- ``store.lock``: the file ``flock`` locks.
+
+Durability: a transaction is acknowledged once its line is written to the journal, so a process
+killed at any instant loses nothing it acknowledged; a line cut short by a kill is ignored and
+cut off by the next writer. Compaction writes a new snapshot to a temporary file, fsyncs and
+renames it, then starts a new journal: every step leaves a store that loads. ``fsync=True``
+makes each commit also survive a power cut, at the cost of a disk flush per write.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+SNAPSHOT = "store.json"
+JOURNAL = "store.log"
+LOCK = "store.lock"
+META_TABLE = "_meta"
+
+Doc = dict[str, Any]
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (a broken file, a unique value taken)."""
+
+
+class DuplicateError(StoreError):
+    """A unique field already holds this value in another document."""
+
+
+@dataclass
+class TableSpec:
+    """A table and the fields it is indexed on."""
+
+    name: str
+    unique: tuple[str, ...] = ()
+    indexed: tuple[str, ...] = ()
+
+
+@dataclass
+class _Table:
+    spec: TableSpec
+    docs: dict[int, Doc] = field(default_factory=dict)
+    unique: dict[str, dict[Any, int]] = field(default_factory=dict)
+    indexed: dict[str, dict[Any, set[int]]] = field(default_factory=dict)
+    next_id: int = 1
+
+    def __post_init__(self) -> None:
+        self.unique = {name: {} for name in self.spec.unique}
+        self.indexed = {name: {} for name in self.spec.indexed}
+
+    def put(self, doc_id: int, doc: Doc) -> None:
+        self.delete(doc_id)
+        self.docs[doc_id] = doc
+        for name, index in self.unique.items():
+            value = doc.get(name)
+            if value is not None:
+                index[value] = doc_id
+        for name, index in self.indexed.items():
+            value = doc.get(name)
+            if value is not None:
+                index.setdefault(value, set()).add(doc_id)
+        if doc_id >= self.next_id:
+            self.next_id = doc_id + 1
+
+    def delete(self, doc_id: int) -> None:
+        old = self.docs.pop(doc_id, None)
+        if old is None:
+            return
+        for name, index in self.unique.items():
+            if index.get(old.get(name)) == doc_id:
+                del index[old[name]]
+        for name, index in self.indexed.items():
+            ids = index.get(old.get(name))
+            if ids is not None:
+                ids.discard(doc_id)
+                if not ids:
+                    del index[old[name]]
+
+
+class Transaction:
+    """Reads and writes inside one atomic, isolated change to the store.
+
+    Writes are visible to later reads of the same transaction. If the block raises, every
+    change is undone in memory and nothing reaches the journal.
+    """
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+        self._ops: list[list[Any]] = []
+        self._undo: list[tuple[str, int, Doc | None]] = []
+
+    def get(self, table: str, doc_id: int) -> Doc | None:
+        doc = self._store._tables[table].docs.get(doc_id)
+        return dict(doc) if doc is not None else None
+
+    def find_one(self, table: str, field_name: str, value: Any) -> tuple[int, Doc] | None:
+        return self._store._find_one(table, field_name, value)
+
+    def find(self, table: str, field_name: str, value: Any) -> list[tuple[int, Doc]]:
+        return self._store._find(table, field_name, value)
+
+    def insert(self, table: str, doc: Doc) -> int:
+        state = self._store._tables[table]
+        doc_id = state.next_id
+        self.put(table, doc_id, doc)
+        return doc_id
+
+    def put(self, table: str, doc_id: int, doc: Doc) -> None:
+        """Store ``doc`` whole under ``doc_id`` (insert or replace)."""
+        state = self._store._tables[table]
+        for name, index in state.unique.items():
+            holder = index.get(doc.get(name))
+            if doc.get(name) is not None and holder is not None and holder != doc_id:
+                raise DuplicateError(f"{table}.{name} {doc[name]!r} is already taken")
+        doc = json.loads(json.dumps(doc))  # a private copy in the form the journal holds
+        previous = state.docs.get(doc_id)
+        self._undo.append((table, doc_id, previous))
+        state.put(doc_id, doc)
+        self._ops.append(["put", table, doc_id, doc])
+
+    def delete(self, table: str, doc_id: int) -> None:
+        state = self._store._tables[table]
+        previous = state.docs.get(doc_id)
+        if previous is None:
+            return
+        self._undo.append((table, doc_id, previous))
+        state.delete(doc_id)
+        self._ops.append(["delete", table, doc_id])
+
+    def _rollback(self) -> None:
+        for table, doc_id, previous in reversed(self._undo):
+            state = self._store._tables[table]
+            if previous is None:
+                state.delete(doc_id)
+            else:
+                state.put(doc_id, previous)
+
+
+class _Journal:
+    """The files on disk and the cross-process lock (absent for a memory-only store)."""
+
+    def __init__(self, directory: Path, *, fsync: bool) -> None:
+        self.directory = directory
+        self.fsync = fsync
+        directory.mkdir(parents=True, exist_ok=True)
+        self.pid = os.getpid()
+        self.lock_fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        self.log_fd: int | None = None
+        self.generation = 0
+        self.offset = 0  # bytes of store.log consumed, always at a line boundary
+
+    def reopen_after_fork(self) -> None:
+        """A forked child must not share the parent's lock: flock belongs to the open file."""
+        if os.getpid() != self.pid:
+            self.pid = os.getpid()
+            self.lock_fd = os.open(self.directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+            if self.log_fd is not None:
+                self.log_fd = os.open(self.directory / JOURNAL, os.O_RDWR | os.O_APPEND)
+
+    @contextmanager
+    def locked(self, exclusive: bool) -> Iterator[None]:
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+
+class _LogStorage(Storage):
+    """TinyDB storage over the in-memory tables, so TinyDB queries run on current data.
+
+    Reading catches up with the journal first. Writing through TinyDB is refused: changes go
+    through transactions, which log them.
+    """
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        self._store.refresh()
+        return {name: {str(doc_id): doc for doc_id, doc in table.docs.items()}
+                for name, table in self._store._tables.items()}
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        raise StoreError("write through DocumentStore.transaction(), not through TinyDB")
+
+
+class DocumentStore:
+    """Tables of JSON documents, shared by processes through a journal in ``directory``.
+
+    ``directory=None`` keeps everything in this process's memory (for unit tests).
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None, tables: Iterable[TableSpec], *,
+                 fsync: bool = False, compact_after_bytes: int = 256 * 1024 * 1024) -> None:
+        self._specs = {spec.name: spec for spec in tables}
+        self._tables = {name: _Table(spec) for name, spec in self._specs.items()}
+        self._lock = threading.RLock()
+        self._compact_after = compact_after_bytes
+        self._journal = _Journal(Path(directory), fsync=fsync) if directory is not None else None
+        if self._journal is not None:
+            with self._lock, self._journal.locked(exclusive=True):
+                self._open()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def get(self, table: str, doc_id: int) -> Doc | None:
+        self.refresh()
+        with self._lock:
+            doc = self._tables[table].docs.get(doc_id)
+            return dict(doc) if doc is not None else None
+
+    def find_one(self, table: str, field_name: str, value: Any) -> tuple[int, Doc] | None:
+        self.refresh()
+        with self._lock:
+            return self._find_one(table, field_name, value)
+
+    def find(self, table: str, field_name: str, value: Any) -> list[tuple[int, Doc]]:
+        self.refresh()
+        with self._lock:
+            return self._find(table, field_name, value)
+
+    def all(self, table: str) -> list[tuple[int, Doc]]:
+        self.refresh()
+        with self._lock:
+            return [(doc_id, dict(doc)) for doc_id, doc in self._tables[table].docs.items()]
+
+    def count(self, table: str) -> int:
+        self.refresh()
+        with self._lock:
+            return len(self._tables[table].docs)
+
+    def tinydb(self) -> TinyDB:
+        """A TinyDB over the current data, for TinyDB queries (read-only)."""
+        return TinyDB(storage=lambda: _LogStorage(self))
+
+    def _find_one(self, table: str, field_name: str, value: Any) -> tuple[int, Doc] | None:
+        state = self._tables[table]
+        if field_name in state.unique:
+            doc_id = state.unique[field_name].get(value)
+            return (doc_id, dict(state.docs[doc_id])) if doc_id is not None else None
+        found = self._find(table, field_name, value)
+        return found[0] if found else None
+
+    def _find(self, table: str, field_name: str, value: Any) -> list[tuple[int, Doc]]:
+        state = self._tables[table]
+        if field_name in state.unique:
+            doc_id = state.unique[field_name].get(value)
+            ids: Iterable[int] = () if doc_id is None else (doc_id,)
+        elif field_name in state.indexed:
+            ids = sorted(state.indexed[field_name].get(value, ()))
+        else:
+            ids = [i for i, doc in state.docs.items() if doc.get(field_name) == value]
+        return [(doc_id, dict(state.docs[doc_id])) for doc_id in ids]
+
+    # --- writing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """An atomic change: other processes' changes are replayed first, then it is exclusive."""
+        with self._lock:
+            if self._journal is None:
+                yield from self._run(None)
+                return
+            self._journal.reopen_after_fork()
+            with self._journal.locked(exclusive=True):
+                self._catch_up(cut_torn_tail=True)
+                yield from self._run(self._journal)
+                if os.fstat(self._journal.log_fd).st_size > self._compact_after:
+                    self._compact()
+
+    def _run(self, journal: _Journal | None) -> Iterator[Transaction]:
+        tx = Transaction(self)
+        try:
+            yield tx
+            if tx._ops and journal is not None:
+                self._append(journal, tx._ops)
+        except BaseException:
+            tx._rollback()
+            raise
+
+    def _append(self, journal: _Journal, ops: list[list[Any]]) -> None:
+        line = (json.dumps(ops, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        written = os.write(journal.log_fd, line)
+        if written != len(line):  # a full disk; the partial line is cut off by the next writer
+            raise StoreError(f"the journal took {written} of {len(line)} bytes")
+        if journal.fsync:
+            os.fsync(journal.log_fd)
+        journal.offset += len(line)
+
+    # --- keeping up with other processes -----------------------------------------------------
+
+    def refresh(self) -> None:
+        """Replay what other processes committed since this one last looked (cheap when nothing)."""
+        journal = self._journal
+        if journal is None:
+            return
+        with self._lock:
+            journal.reopen_after_fork()
+            status = os.fstat(journal.log_fd)
+            if status.st_nlink > 0 and status.st_size <= journal.offset:
+                return
+            with journal.locked(exclusive=False):
+                self._catch_up(cut_torn_tail=False)
+
+    def _catch_up(self, *, cut_torn_tail: bool) -> None:
+        """Apply new journal lines; called with the lock held (shared or exclusive)."""
+        journal = self._journal
+        assert journal is not None
+        self._replay_from(journal.log_fd, journal.offset, cut_torn_tail=cut_torn_tail)
+        if os.fstat(journal.log_fd).st_nlink == 0:
+            # Compacted by another process: our journal file was replaced by a new one.
+            new_fd = os.open(journal.path(JOURNAL), os.O_RDWR | os.O_APPEND)
+            generation, start = self._read_header(new_fd)
+            os.close(journal.log_fd)
+            journal.log_fd = new_fd
+            if generation == journal.generation + 1:
+                journal.generation, journal.offset = generation, start
+                self._replay_from(new_fd, start, cut_torn_tail=cut_torn_tail)
+            else:  # more than one compaction since we looked: start from the snapshot
+                self._load_everything(journal)
+
+    def _replay_from(self, fd: int, offset: int, *, cut_torn_tail: bool) -> None:
+        journal = self._journal
+        assert journal is not None
+        size = os.fstat(fd).st_size
+        if size <= offset:
+            return
+        data = os.pread(fd, size - offset, offset)
+        end = data.rfind(b"\n") + 1  # only whole lines: a line without its newline is unfinished
+        for number, line in enumerate(data[:end].splitlines()):
+            try:
+                ops = json.loads(line)
+            except ValueError:
+                raise StoreError(f"{journal.path(JOURNAL)}: unreadable line {number + 1} after byte "
+                                 f"{offset}; the journal was changed by something other than "
+                                 "this store") from None
+            self._apply(ops)
+        journal.offset = offset + end
+        if cut_torn_tail and end < len(data):
+            os.ftruncate(fd, journal.offset)
+
+    def _apply(self, ops: list[list[Any]]) -> None:
+        for op in ops:
+            kind, table, doc_id = op[0], op[1], op[2]
+            state = self._tables.get(table)
+            if state is None:  # a table this version of the app does not use
+                continue
+            if kind == "put":
+                state.put(doc_id, op[3])
+            elif kind == "delete":
+                state.delete(doc_id)
+
+    # --- opening and compaction ---------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Load snapshot and journal; repair what a crash may have left. Exclusive lock held."""
+        journal = self._journal
+        assert journal is not None
+        snapshot_generation = self._load_snapshot(journal)
+        log_path = journal.path(JOURNAL)
+        if log_path.exists():
+            fd = os.open(log_path, os.O_RDWR | os.O_APPEND)
+            generation, start = self._read_header(fd)
+            if generation < snapshot_generation:
+                # The snapshot was renamed in but the journal was not replaced: it is contained
+                # in the snapshot already.
+                os.close(fd)
+                self._new_journal(journal, snapshot_generation)
+            else:
+                journal.log_fd, journal.generation, journal.offset = fd, generation, start
+                self._replay_from(fd, start, cut_torn_tail=True)
+        else:
+            self._new_journal(journal, snapshot_generation)
+        if os.fstat(journal.log_fd).st_size > self._compact_after:
+            self._compact()
+
+    def _load_everything(self, journal: _Journal) -> None:
+        for name, spec in self._specs.items():
+            self._tables[name] = _Table(spec)
+        self._load_snapshot(journal)
+        generation, start = self._read_header(journal.log_fd)
+        journal.generation, journal.offset = generation, start
+        self._replay_from(journal.log_fd, start, cut_torn_tail=False)
+
+    def _load_snapshot(self, journal: _Journal) -> int:
+        path = journal.path(SNAPSHOT)
+        if not path.exists():
+            return 0
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read the snapshot {path}: {exc}") from None
+        for name, docs in data.items():
+            state = self._tables.get(name)
+            if state is None:
+                continue
+            for doc_id, doc in docs.items():
+                state.put(int(doc_id), doc)
+        meta = data.get(META_TABLE, {}).get("1", {})
+        return int(meta.get("generation", 0))
+
+    @staticmethod
+    def _read_header(fd: int) -> tuple[int, int]:
+        head = os.pread(fd, 256, 0)
+        end = head.find(b"\n")
+        if end < 0:
+            raise StoreError("the journal has no header line")
+        try:
+            generation = int(json.loads(head[:end])["generation"])
+        except (ValueError, KeyError, TypeError):
+            raise StoreError("the journal's header line is not readable") from None
+        return generation, end + 1
+
+    def _new_journal(self, journal: _Journal, generation: int) -> None:
+        tmp = journal.path(JOURNAL + ".tmp")
+        with open(tmp, "wb") as handle:
+            handle.write(json.dumps({"generation": generation}).encode() + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, journal.path(JOURNAL))
+        self._fsync_directory(journal)
+        if journal.log_fd is not None:
+            os.close(journal.log_fd)
+        journal.log_fd = os.open(journal.path(JOURNAL), os.O_RDWR | os.O_APPEND)
+        journal.generation = generation
+        journal.offset = self._read_header(journal.log_fd)[1]
+
+    def compact(self) -> None:
+        """Fold the journal into a new snapshot (also done when the journal grows large)."""
+        if self._journal is None:
+            return
+        with self._lock, self._journal.locked(exclusive=True):
+            self._catch_up(cut_torn_tail=True)
+            self._compact()
+
+    def _compact(self) -> None:
+        journal = self._journal
+        assert journal is not None
+        generation = journal.generation + 1
+        data: dict[str, Any] = {
+            name: {str(doc_id): doc for doc_id, doc in table.docs.items()}
+            for name, table in self._tables.items()
+        }
+        data[META_TABLE] = {"1": {"generation": generation}}
+        tmp = journal.path(SNAPSHOT + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, journal.path(SNAPSHOT))
+        self._new_journal(journal, generation)
+
+    @staticmethod
+    def _fsync_directory(journal: _Journal) -> None:
+        fd = os.open(journal.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
