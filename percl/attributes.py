@@ -54,12 +54,16 @@ class Text(Kind):
     def check(self, value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid(f"must be a string, not {type(value).__name__}")
+        try:
+            encoded = value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid("must be valid Unicode text (it has a lone surrogate)") from None
         if self.non_empty and not value.strip():
             raise Invalid("must not be empty")
         if self.max_chars is not None and len(value) > self.max_chars:
             raise Invalid(f"must be at most {self.max_chars} characters, has {len(value)}")
         if self.max_bytes is not None:
-            size = len(value.encode("utf-8"))
+            size = len(encoded)
             if size > self.max_bytes:
                 raise Invalid(f"must be at most {self.max_bytes} bytes in UTF-8, has {size}")
         return value
@@ -285,11 +289,13 @@ class Prompts(Kind):
 
         if isinstance(value, Command) or not isinstance(value, (list, tuple)):
             raise Invalid(f"must be a list of Say, Play or Pause commands, not {type(value).__name__}")
-        for item in value:
+        for index, item in enumerate(value):
             if not isinstance(item, Command):
-                raise Invalid(f"may hold only Say, Play or Pause commands; has a {type(item).__name__}")
+                raise Invalid(f"may hold only Say, Play or Pause commands; item {index} is a "
+                              f"{type(item).__name__}")
             if not item.nestable:
-                raise Invalid(f"may hold only Say, Play or Pause commands; {item.wire_name} cannot be nested")
+                raise Invalid(f"may hold only Say, Play or Pause commands; item {index} is "
+                              f"{item.wire_name}, which cannot be nested")
         return tuple(value)
 
     def to_wire(self, value: tuple[Any, ...]) -> list[dict[str, Any]]:

@@ -133,6 +133,10 @@ def decode_json(text: str | bytes) -> Any:
         raise PerclError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except UnicodeDecodeError as exc:
         raise PerclError(f"not valid JSON: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise PerclError("not valid PerCL: arrays and objects are nested too deeply") from None
+    except ValueError:  # the one left: an integer longer than Python reads (4300 digits)
+        raise PerclError("not valid JSON: a number has more digits than can be read") from None
 
 
 def check(document: Any) -> list[PerclError]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from percl import Say, Script, TTSEngine
+import pytest
+
+from percl import Hangup, PerclError, Say, Script, TTSEngine
 from tests.oracle import sdk_accepts
 
 
@@ -27,3 +29,22 @@ def test_tuples_in_engine_parameters_become_json_arrays():
     assert say.to_wire()["Say"]["engine"]["parameters"] == {"tags": ["a", "b"]}
     assert Script.from_json(Script(say).to_json()) == Script(say)
     sdk_accepts(say.to_wire())
+
+
+def test_a_lone_surrogate_is_refused_as_a_perclerror():
+    """Text that cannot be written as UTF-8 is refused by the builder and the parser alike."""
+    with pytest.raises(PerclError, match="lone surrogate"):
+        Hangup(reason="\ud800")
+    with pytest.raises(PerclError, match=r"script\[0\] Say.text"):
+        Script.from_json('[{"Say": {"text": "\\ud800"}}]')
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['[{"Pause": {"length": ' + "9" * 5000 + "}}]", "[" * 100_000 + "]" * 100_000],
+    ids=["huge-integer", "deep-nesting"],
+)
+def test_documents_python_cannot_read_are_refused_as_perclerror(text):
+    """A huge integer or absurd nesting gives PerclError, never a ValueError or RecursionError."""
+    with pytest.raises(PerclError, match="not valid"):
+        Script.from_json(text)
