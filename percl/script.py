@@ -129,6 +129,8 @@ def decode_json(text: str | bytes) -> Any:
 
     try:
         return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+    except PerclError:
+        raise
     except json.JSONDecodeError as exc:
         raise PerclError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except UnicodeDecodeError as exc:
