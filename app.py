@@ -1,21 +1,66 @@
-"""The Flask app: ``create_app()`` for tests and tools, ``app`` for ``gunicorn app:app``."""
+"""The Flask app: ``create_app()`` for tests and tools, ``app`` for ``gunicorn app:app``.
+
+Configuration comes from the environment (see the README); ``test_config`` overrides it with
+the same names.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
 
+from handlers.calls import VoicemailFlow
+from handlers.cli import recordings_cli
+from handlers.config import ConfigError, load_settings
 from handlers.health import health
+from handlers.webhooks import MAX_BODY_BYTES, webhooks
+from percl import PerclError
+from storage import StoreError, open_store
+
+log = logging.getLogger("freeclimb_app")
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_mapping(DATA_DIR=os.environ.get("DATA_DIR", "./data"))
+    env = {**os.environ, **{k: str(v) for k, v in (test_config or {}).items() if isinstance(v, (str, int))}}
+    settings = load_settings(env)
+    app.config.update(SETTINGS=settings, DATA_DIR=settings.data_dir, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     if test_config:
         app.config.update(test_config)
+    try:
+        flow = VoicemailFlow(settings.voicemail)
+    except PerclError as exc:
+        raise ConfigError(f"the voicemail settings make PerCL FreeClimb would refuse: {exc}") from None
+    app.extensions["store"] = open_store(settings.data_dir)
+    app.extensions["call_flow"] = flow
+
     app.register_blueprint(health)
+    app.register_blueprint(webhooks)
+    app.cli.add_command(recordings_cli)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return jsonify(error=(exc.name or "error").lower().replace(" ", "_"),
+                       message=exc.description), exc.code
+
+    @app.errorhandler(413)
+    def _too_large(exc: HTTPException):
+        return jsonify(error="body_too_large",
+                       message=f"the body is larger than {MAX_BODY_BYTES // 1024} KB"), 413
+
+    @app.errorhandler(StoreError)
+    def _store_error(exc: StoreError):
+        log.error("store unavailable: %s", exc)
+        return jsonify(error="store_unavailable", message="the recording store cannot be written"), 503
+
+    if not settings.verifies_signatures:
+        log.warning("FREECLIMB_SIGNING_SECRET is not set: webhook signatures are NOT verified; "
+                    "anyone who finds the URLs can post fake calls")
     return app
 
 

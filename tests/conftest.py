@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from app import create_app
+from tests.freeclimb import SECRET
 
 # Deterministic in CI, so a red build is reproducible; wider search locally.
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=60,
@@ -16,7 +17,15 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 @pytest.fixture
 def app(tmp_path):
-    return create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data")})
+    """The app on a fresh store in a temporary directory, verifying signatures with SECRET."""
+    return create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"),
+                       "FREECLIMB_SIGNING_SECRET": SECRET,
+                       "PUBLIC_BASE_URL": "https://voice.example.com"})
+
+
+@pytest.fixture
+def recordings(app):
+    return app.extensions["store"].recordings
 
 
 @pytest.fixture

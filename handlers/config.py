@@ -1,0 +1,101 @@
+"""Settings read from the environment, checked once at start.
+
+A bad value stops the app with a message naming the variable and the value (secrets are never
+shown), rather than failing on the first phone call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from percl import KEYS, LANGUAGES
+
+
+class ConfigError(Exception):
+    """A setting the app cannot start with."""
+
+
+@dataclass(frozen=True)
+class VoicemailSettings:
+    greeting: str = "Please leave a message after the beep. Press the pound key when you are done."
+    thanks: str = "Thank you, your message has been recorded. Goodbye."
+    language: str | None = None
+    max_length_sec: int = 120
+    finish_on_key: str = "#"
+    play_beep: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    signing_secrets: tuple[str, ...]
+    signature_tolerance_s: int
+    public_base_url: str | None
+    data_dir: str
+    voicemail: VoicemailSettings
+
+    @property
+    def verifies_signatures(self) -> bool:
+        return bool(self.signing_secrets)
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
+    return int(raw)
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _base_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("PUBLIC_BASE_URL", "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"PUBLIC_BASE_URL must be an absolute http(s) URL such as "
+                          f"https://abc.ngrok.app, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    secrets = tuple(part.strip() for part in env.get("FREECLIMB_SIGNING_SECRET", "").split(",")
+                    if part.strip())
+    language = env.get("VOICEMAIL_LANGUAGE", "").strip() or None
+    if language is not None and language not in LANGUAGES:
+        raise ConfigError(f"VOICEMAIL_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    finish_on_key = env.get("VOICEMAIL_FINISH_KEY", "#").strip() or "#"
+    if finish_on_key not in KEYS:
+        raise ConfigError(f"VOICEMAIL_FINISH_KEY must be one of {' '.join(KEYS)}, got {finish_on_key!r}")
+    defaults = VoicemailSettings()
+    voicemail = VoicemailSettings(
+        greeting=env.get("VOICEMAIL_GREETING", "").strip() or defaults.greeting,
+        thanks=env.get("VOICEMAIL_THANKS", "").strip() or defaults.thanks,
+        language=language,
+        max_length_sec=_integer(env, "VOICEMAIL_MAX_LENGTH_SEC", defaults.max_length_sec, 1),
+        finish_on_key=finish_on_key,
+        play_beep=_boolean(env, "VOICEMAIL_PLAY_BEEP", defaults.play_beep),
+    )
+    for name, text in (("VOICEMAIL_GREETING", voicemail.greeting), ("VOICEMAIL_THANKS", voicemail.thanks)):
+        if len(text.encode()) > 4096:
+            raise ConfigError(f"{name} must be at most 4096 bytes (FreeClimb's Say limit)")
+    return Settings(
+        signing_secrets=secrets,
+        signature_tolerance_s=_integer(env, "SIGNATURE_TOLERANCE_S", 300, 1),
+        public_base_url=_base_url(env),
+        data_dir=env.get("DATA_DIR", "").strip() or "./data",
+        voicemail=voicemail,
+    )

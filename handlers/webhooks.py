@@ -1,0 +1,131 @@
+"""FreeClimb's webhooks: verify, parse, hand to the call logic, answer with PerCL.
+
+Routes stay thin: the body is checked here (signature, content type, schema) and the decision
+is made in :mod:`handlers.calls`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from handlers import calls
+from handlers.responses import percl_response
+from handlers.schemas import CallStatusSchema, InboundCallSchema, RecordSchema, first_problem
+from handlers.signatures import HEADER, SignatureError, verify
+from storage.recordings import timestamp
+
+log = logging.getLogger(__name__)
+
+webhooks = Blueprint("webhooks", __name__, url_prefix="/freeclimb")
+
+#: FreeClimb's webhook bodies are a few hundred bytes; anything near this is not FreeClimb.
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BadWebhook(Exception):
+    """A webhook the app cannot act on; answered 4xx with the reason."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+@webhooks.errorhandler(BadWebhook)
+def _bad_webhook(exc: BadWebhook) -> tuple[Response, int]:
+    return jsonify(error=exc.error, message=exc.message), exc.status
+
+
+@webhooks.before_request
+def _verify_signature() -> tuple[Response, int] | None:
+    settings = current_app.config["SETTINGS"]
+    if not settings.verifies_signatures:
+        return None
+    body = request.get_data(cache=True)  # the raw bytes FreeClimb signed, never a re-encoding
+    try:
+        verify(request.headers.get(HEADER), body, settings.signing_secrets,
+               settings.signature_tolerance_s)
+    except SignatureError as exc:
+        log.warning("webhook refused on %s: signature %s: %s", request.path, exc.reason, exc.message)
+        return jsonify(error="invalid_signature", reason=exc.reason, message=exc.message), 401
+    return None
+
+
+def _decode_body() -> dict[str, Any]:
+    body = request.get_data(cache=True)
+    mimetype = request.mimetype
+    if mimetype == "application/json":
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            raise BadWebhook(400, "invalid_body", "the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise BadWebhook(400, "invalid_body", "the JSON body must be an object")
+        return data
+    if mimetype == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+        except (UnicodeDecodeError, ValueError):
+            raise BadWebhook(400, "invalid_body", "the form body is not valid "
+                             "application/x-www-form-urlencoded UTF-8") from None
+        data: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in data:
+                raise BadWebhook(400, "invalid_body", f"the form field {key} appears more than once")
+            data[key] = value
+        return data
+    raise BadWebhook(415, "unsupported_media_type",
+                     "send application/json or application/x-www-form-urlencoded, not "
+                     f"{mimetype or 'no Content-Type'}")
+
+
+def _read(schema: Schema, request_type: str) -> dict[str, Any]:
+    data = _decode_body()
+    try:
+        payload = schema.load(data)
+    except ValidationError as exc:
+        raise BadWebhook(400, "invalid_webhook", first_problem(exc.messages)) from None
+    if payload["request_type"] != request_type:
+        raise BadWebhook(400, "invalid_webhook",
+                         f"requestType: {payload['request_type']!r} does not belong to "
+                         f"{request.path} (expected {request_type!r})")
+    return payload
+
+
+def _steps() -> calls.Steps:
+    settings = current_app.config["SETTINGS"]
+    base = settings.public_base_url or request.host_url.rstrip("/")
+    return calls.Steps(current_app.extensions["store"].recordings, calls.Urls(base))
+
+
+_inbound_schema = InboundCallSchema()
+_record_schema = RecordSchema()
+_status_schema = CallStatusSchema()
+
+
+@webhooks.post("/voice")
+def voice() -> Response:
+    payload = _read(_inbound_schema, "inboundCall")
+    flow = current_app.extensions["call_flow"]
+    return percl_response(calls.inbound_call(flow, calls.Call.from_webhook(payload), _steps()))
+
+
+@webhooks.post("/record/<entry_id>")
+def record(entry_id: str) -> Response:
+    if not calls.is_entry_id(entry_id):
+        raise BadWebhook(404, "not_found", f"no recording entry can have the id {entry_id!r}")
+    payload = _read(_record_schema, "record")
+    flow = current_app.extensions["call_flow"]
+    return percl_response(calls.record_callback(flow, _steps(), entry_id, payload))
+
+
+@webhooks.post("/status")
+def status() -> tuple[str, int]:
+    payload = _read(_status_schema, "callStatus")
+    calls.call_status(current_app.extensions["store"].recordings, payload, timestamp())
+    return "", 204
