@@ -231,6 +231,15 @@ class DocumentStore:
             with self._lock, self._journal.locked(exclusive=True):
                 self._open()
 
+    def close(self) -> None:
+        """Release the files (the store is unusable afterwards)."""
+        journal = self._journal
+        if journal is not None:
+            for fd in (journal.log_fd, journal.lock_fd):
+                if fd is not None:
+                    os.close(fd)
+            journal.log_fd = None
+
     # --- reading ----------------------------------------------------------------------------
 
     def get(self, table: str, doc_id: int) -> Doc | None:

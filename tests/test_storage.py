@@ -1,0 +1,240 @@
+"""The store's contract, run against every backend: in memory and on disk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tinydb import Query, TinyDB
+
+from storage import DuplicateError, open_store
+from storage.documents import JOURNAL, SNAPSHOT, DocumentStore, TableSpec
+from storage.recordings import FIELDS, NOT_YET, blank_entry, has_happened, is_deleted, timestamp
+
+SPEC = TableSpec("things", unique=("key",), indexed=("group",))
+
+
+@pytest.fixture(params=["memory", "disk"])
+def store(request, tmp_path):
+    return open_store(None if request.param == "memory" else tmp_path / "store")
+
+
+@pytest.fixture(params=["memory", "disk"])
+def documents(request, tmp_path):
+    return DocumentStore(None if request.param == "memory" else tmp_path / "store", [SPEC])
+
+
+def entry(entry_id: str, **fields):
+    doc = blank_entry(entry_id, timestamp())
+    doc.update(fields)
+    return doc
+
+
+def test_a_saved_entry_is_found_by_each_key(store):
+    """An entry saved in a change is found by its id, its recording id and its call."""
+    with store.recordings.atomic() as changes:
+        changes.save(entry("e1", recording_id="RE1", call_id="CA1"))
+    assert store.recordings.get("e1")["recording_id"] == "RE1"
+    assert store.recordings.by_recording_id("RE1")["id"] == "e1"
+    assert [e["id"] for e in store.recordings.for_call("CA1")] == ["e1"]
+    assert store.recordings.count() == 1
+
+
+def test_saving_an_entry_again_replaces_it(store):
+    """Saving an entry with a known id replaces it and moves its indexes."""
+    with store.recordings.atomic() as changes:
+        changes.save(entry("e1", call_id="CA1"))
+    with store.recordings.atomic() as changes:
+        changes.save(entry("e1", call_id="CA2", status="ended"))
+    assert store.recordings.count() == 1
+    assert store.recordings.for_call("CA1") == []
+    assert store.recordings.for_call("CA2")[0]["status"] == "ended"
+
+
+def test_a_recording_id_is_held_by_one_entry_only(store):
+    """A second entry claiming a taken recording id is refused and nothing is written."""
+    with store.recordings.atomic() as changes:
+        changes.save(entry("e1", recording_id="RE1"))
+    with pytest.raises(DuplicateError), store.recordings.atomic() as changes:
+        changes.save(entry("e2", call_id="CA9"))
+        changes.save(entry("e3", recording_id="RE1"))
+    assert store.recordings.get("e2") is None
+    assert store.recordings.count() == 1
+
+
+def test_a_failed_change_leaves_nothing_behind(store):
+    """An exception inside a change undoes every write of that change."""
+    with store.recordings.atomic() as changes:
+        changes.save(entry("e1", status="recording"))
+    with pytest.raises(RuntimeError), store.recordings.atomic() as changes:
+        changes.save(entry("e1", status="ended"))
+        changes.save(entry("e2"))
+        raise RuntimeError("boom")
+    assert store.recordings.get("e1")["status"] == "recording"
+    assert store.recordings.get("e2") is None
+
+
+def test_reads_inside_a_change_see_its_own_writes(store):
+    """Within one change a saved entry can be read back before the change ends."""
+    with store.recordings.atomic() as changes:
+        changes.save(entry("e1", recording_id="RE1"))
+        assert changes.by_recording_id("RE1")["id"] == "e1"
+
+
+def test_returned_entries_are_copies(store):
+    """Changing an entry that was read does not change the store."""
+    with store.recordings.atomic() as changes:
+        changes.save(entry("e1", status="recording"))
+    got = store.recordings.get("e1")
+    got["status"] = "ended"
+    assert store.recordings.get("e1")["status"] == "recording"
+
+
+def test_all_lists_entries_oldest_first(store):
+    """all() returns entries in the order they were first stored."""
+    for name in ("c", "a", "b"):
+        with store.recordings.atomic() as changes:
+            changes.save(entry(name))
+    assert [e["id"] for e in store.recordings.all()] == ["c", "a", "b"]
+
+
+def test_blank_entries_have_every_field_and_the_sentinels():
+    """A new entry has all 30 fields, nil owners and flows, and 'not yet' end and delete times."""
+    doc = blank_entry("e1", "2026-01-01 00:00:00.000000")
+    assert tuple(doc) == FIELDS
+    assert doc["tm_end"] == doc["tm_delete"] == NOT_YET
+    assert doc["owner_id"] == doc["activeflow_id"] == doc["on_end_flow_id"] == "00000000-0000-0000-0000-000000000000"
+    assert not is_deleted(doc)
+
+
+@pytest.mark.parametrize("value, happened", [(NOT_YET, False), ("", False), (None, False),
+                                             ("2026-01-01 00:00:00.000000", True)])
+def test_not_yet_and_empty_timestamps_mean_it_has_not_happened(value, happened):
+    """The 9999 sentinel and the empty string of older data both mean 'has not happened'."""
+    assert has_happened(value) is happened
+    assert is_deleted({"tm_delete": value}) is happened
+
+
+def test_timestamps_are_utc_with_microseconds():
+    """timestamp() writes UTC as YYYY-MM-DD HH:MM:SS.ffffff."""
+    import re
+
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", timestamp())
+
+
+def test_tinydb_queries_run_on_current_data(documents):
+    """A TinyDB query sees what transactions wrote, and TinyDB cannot write behind the journal."""
+    with documents.transaction() as tx:
+        tx.insert("things", {"key": "a", "group": 1})
+        tx.insert("things", {"key": "b", "group": 2})
+    db = documents.tinydb()
+    assert [d["key"] for d in db.table("things").search(Query().group == 2)] == ["b"]
+    with pytest.raises(Exception, match="transaction"):
+        db.table("things").insert({"key": "c"})
+
+
+def test_indexes_follow_deletes(documents):
+    """A deleted document is no longer found by its unique or indexed fields."""
+    with documents.transaction() as tx:
+        doc_id = tx.insert("things", {"key": "a", "group": 1})
+    with documents.transaction() as tx:
+        tx.delete("things", doc_id)
+    assert documents.find_one("things", "key", "a") is None
+    assert documents.find("things", "group", 1) == []
+
+
+# --- on disk only --------------------------------------------------------------------------
+
+
+def test_a_reopened_store_holds_every_committed_change(tmp_path):
+    """Closing and reopening the directory gives back every committed entry."""
+    first = open_store(tmp_path)
+    for i in range(50):
+        with first.recordings.atomic() as changes:
+            changes.save(entry(f"e{i}", recording_id=f"RE{i}", call_id=f"CA{i % 5}"))
+    again = open_store(tmp_path)
+    assert again.recordings.count() == 50
+    assert len(again.recordings.for_call("CA3")) == 10
+    assert again.recordings.by_recording_id("RE42")["id"] == "e42"
+
+
+def test_two_handles_see_each_others_writes(tmp_path):
+    """Two stores on one directory (as two workers) see each other's changes at once."""
+    a, b = open_store(tmp_path), open_store(tmp_path)
+    with a.recordings.atomic() as changes:
+        changes.save(entry("e1", recording_id="RE1"))
+    assert b.recordings.by_recording_id("RE1")["id"] == "e1"
+    with pytest.raises(DuplicateError), b.recordings.atomic() as changes:
+        changes.save(entry("e2", recording_id="RE1"))
+    with b.recordings.atomic() as changes:
+        changes.save(entry("e1", recording_id="RE1", status="ended"))
+    assert a.recordings.get("e1")["status"] == "ended"
+
+
+def test_compaction_keeps_everything_and_other_handles_follow(tmp_path):
+    """After compaction the snapshot opens in plain TinyDB and other handles keep up."""
+    a, b = open_store(tmp_path), open_store(tmp_path)
+    for i in range(20):
+        with a.recordings.atomic() as changes:
+            changes.save(entry(f"e{i}", recording_id=f"RE{i}"))
+    a.documents.compact()
+    with a.recordings.atomic() as changes:
+        changes.save(entry("after", recording_id="RE-after"))
+    assert b.recordings.count() == 21
+    assert b.recordings.by_recording_id("RE-after")["id"] == "after"
+    with TinyDB(tmp_path / SNAPSHOT) as db:
+        assert len(db.table("recordings").all()) == 20
+    assert open_store(tmp_path).recordings.count() == 21
+
+
+def test_a_handle_that_missed_two_compactions_reloads(tmp_path):
+    """A handle idle through two compactions reloads from the snapshot and misses nothing."""
+    a, b = open_store(tmp_path), open_store(tmp_path)
+    for round_ in range(2):
+        with a.recordings.atomic() as changes:
+            changes.save(entry(f"e{round_}", recording_id=f"RE{round_}"))
+        a.documents.compact()
+    with a.recordings.atomic() as changes:
+        changes.save(entry("last", recording_id="RE-last"))
+    assert {e["id"] for e in b.recordings.all()} == {"e0", "e1", "last"}
+
+
+def test_a_torn_last_line_is_ignored_and_cut_off(tmp_path):
+    """A journal line cut short (a writer killed mid-write) is skipped and the next write repairs it."""
+    store = open_store(tmp_path)
+    with store.recordings.atomic() as changes:
+        changes.save(entry("e1", recording_id="RE1"))
+    with open(tmp_path / JOURNAL, "ab") as handle:
+        handle.write(b'[["put","recordings",99,{"id":"torn"')
+    reopened = open_store(tmp_path)
+    assert [e["id"] for e in reopened.recordings.all()] == ["e1"]
+    with reopened.recordings.atomic() as changes:
+        changes.save(entry("e2", recording_id="RE2"))
+    lines = (tmp_path / JOURNAL).read_bytes().splitlines()
+    assert all(json.loads(line) is not None for line in lines)
+    assert open_store(tmp_path).recordings.count() == 2
+
+
+def test_a_crash_between_snapshot_and_new_journal_loses_nothing(tmp_path):
+    """A snapshot renamed in while the old journal stayed is recovered without replaying twice."""
+    store = open_store(tmp_path)
+    for i in range(3):
+        with store.recordings.atomic() as changes:
+            changes.save(entry(f"e{i}", recording_id=f"RE{i}"))
+    old_journal = (tmp_path / JOURNAL).read_bytes()
+    store.documents.compact()
+    (tmp_path / JOURNAL).write_bytes(old_journal)  # as if the journal rename never happened
+    reopened = open_store(tmp_path)
+    assert reopened.recordings.count() == 3
+    with reopened.recordings.atomic() as changes:
+        changes.save(entry("e3", recording_id="RE3"))
+    assert open_store(tmp_path).recordings.count() == 4
+
+
+def test_a_snapshot_that_is_not_json_is_reported(tmp_path):
+    """A damaged snapshot file stops the store with a message naming the file."""
+    from storage import StoreError
+
+    (tmp_path / SNAPSHOT).write_text("{not json")
+    with pytest.raises(StoreError, match="store.json"):
+        open_store(tmp_path)
