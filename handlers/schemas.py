@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
-_WHOLE = re.compile(r"\s*[0-9]+\s*")
+_WHOLE = re.compile(r"\s*[0-9]{1,18}\s*")  # ASCII digits; a recording is never 10**18 bytes
 
 CALL_ENDED = ("completed", "failed", "busy", "noAnswer", "canceled")
 WAV_FORMATS = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
@@ -24,9 +24,9 @@ class WholeNumber(fields.Integer):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool):
             raise ValidationError("must be a whole number, not a boolean")
-        if isinstance(value, int):
+        if isinstance(value, int) and abs(value) < 10**18:
             number = value
-        elif isinstance(value, float) and value.is_integer():
+        elif isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
             number = int(value)
         elif isinstance(value, str) and _WHOLE.fullmatch(value):
             number = int(value)

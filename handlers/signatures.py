@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 HEADER = "FreeClimb-Signature"
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
+_DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: str.isdigit() also takes "²"
 
 
 class SignatureError(Exception):
@@ -49,7 +50,7 @@ def parse_header(header: str) -> tuple[int, list[str]]:
         if key == "t":
             if timestamp is not None:
                 raise SignatureError("malformed", "signature header has more than one t")
-            if not value.isdigit():
+            if not _DIGITS.fullmatch(value):
                 raise SignatureError("malformed", "signature timestamp t is not a whole number")
             timestamp = int(value)
         elif key == "v1":

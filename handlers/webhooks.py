@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -61,39 +62,53 @@ def _decode_body() -> dict[str, Any]:
     mimetype = request.mimetype
     if mimetype == "application/json":
         try:
-            data = json.loads(body)
+            data = json.loads(body, object_pairs_hook=_no_repeats)
+        except BadWebhook:
+            raise
         except (ValueError, RecursionError):
             raise BadWebhook(400, "invalid_body", "the body is not valid JSON") from None
         if not isinstance(data, dict):
             raise BadWebhook(400, "invalid_body", "the JSON body must be an object")
         return data
     if mimetype == "application/x-www-form-urlencoded":
+        if _BAD_ESCAPE.search(body):
+            raise BadWebhook(400, "invalid_body", "the form body has a % not followed by two hex digits")
         try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
+                              encoding="utf-8", errors="strict")
         except (UnicodeDecodeError, ValueError):
             raise BadWebhook(400, "invalid_body", "the form body is not valid "
                              "application/x-www-form-urlencoded UTF-8") from None
-        data: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in data:
-                raise BadWebhook(400, "invalid_body", f"the form field {key} appears more than once")
-            data[key] = value
-        return data
+        # a form cannot say null: an empty value is FreeClimb's "no value"
+        return _no_repeats([(key, value if value != "" else None) for key, value in pairs])
     raise BadWebhook(415, "unsupported_media_type",
                      "send application/json or application/x-www-form-urlencoded, not "
                      f"{mimetype or 'no Content-Type'}")
 
 
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise BadWebhook(400, "invalid_body", f"the field {key} appears more than once")
+        data[key] = value
+    return data
+
+
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
 def _read(schema: Schema, request_type: str) -> dict[str, Any]:
     data = _decode_body()
+    sent_type = data.get("requestType")
+    if isinstance(sent_type, str) and sent_type != request_type:
+        # checked before the schema, so the answer names the real problem, not a missing field
+        raise BadWebhook(400, "invalid_webhook", f"requestType: {sent_type!r} does not belong to "
+                         f"{request.path} (expected {request_type!r})")
     try:
         payload = schema.load(data)
     except ValidationError as exc:
         raise BadWebhook(400, "invalid_webhook", first_problem(exc.messages)) from None
-    if payload["request_type"] != request_type:
-        raise BadWebhook(400, "invalid_webhook",
-                         f"requestType: {payload['request_type']!r} does not belong to "
-                         f"{request.path} (expected {request_type!r})")
     return payload
 
 

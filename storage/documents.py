@@ -62,10 +62,20 @@ class TableSpec:
     indexed: tuple[str, ...] = ()
 
 
+def dump(doc: Doc) -> str:
+    """A document as the compact JSON text the store keeps and journals."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 @dataclass
 class _Table:
+    """One table in memory. Documents are held as JSON text, not as dicts: a few large
+    strings cost the garbage collector nothing, where 100k dicts make every full collection
+    scan millions of objects, and each read hands out a fresh copy by decoding."""
+
     spec: TableSpec
-    docs: dict[int, Doc] = field(default_factory=dict)
+    texts: dict[int, str] = field(default_factory=dict)
+    keys: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # indexed values per document
     unique: dict[str, dict[Any, int]] = field(default_factory=dict)
     indexed: dict[str, dict[Any, set[int]]] = field(default_factory=dict)
     next_id: int = 1
@@ -73,34 +83,47 @@ class _Table:
     def __post_init__(self) -> None:
         self.unique = {name: {} for name in self.spec.unique}
         self.indexed = {name: {} for name in self.spec.indexed}
+        self._fields = self.spec.unique + self.spec.indexed
 
-    def put(self, doc_id: int, doc: Doc) -> None:
+    def get(self, doc_id: int) -> Doc | None:
+        text = self.texts.get(doc_id)
+        return None if text is None else json.loads(text)
+
+    def put(self, doc_id: int, doc: Doc, text: str) -> None:
         self.delete(doc_id)
-        self.docs[doc_id] = doc
-        for name, index in self.unique.items():
-            value = doc.get(name)
-            if value is not None:
-                index[value] = doc_id
-        for name, index in self.indexed.items():
-            value = doc.get(name)
-            if value is not None:
-                index.setdefault(value, set()).add(doc_id)
+        self.texts[doc_id] = text
+        values = tuple(_key(doc.get(name)) for name in self._fields)
+        self.keys[doc_id] = values
+        for name, value in zip(self._fields, values):
+            if value is None:
+                continue
+            if name in self.unique:
+                self.unique[name][value] = doc_id
+            else:
+                self.indexed[name].setdefault(value, set()).add(doc_id)
         if doc_id >= self.next_id:
             self.next_id = doc_id + 1
 
     def delete(self, doc_id: int) -> None:
-        old = self.docs.pop(doc_id, None)
-        if old is None:
+        if self.texts.pop(doc_id, None) is None:
             return
-        for name, index in self.unique.items():
-            if index.get(old.get(name)) == doc_id:
-                del index[old[name]]
-        for name, index in self.indexed.items():
-            ids = index.get(old.get(name))
-            if ids is not None:
-                ids.discard(doc_id)
-                if not ids:
-                    del index[old[name]]
+        for name, value in zip(self._fields, self.keys.pop(doc_id)):
+            if value is None:
+                continue
+            if name in self.unique:
+                if self.unique[name].get(value) == doc_id:
+                    del self.unique[name][value]
+            else:
+                ids = self.indexed[name].get(value)
+                if ids is not None:
+                    ids.discard(doc_id)
+                    if not ids:
+                        del self.indexed[name][value]
+
+
+def _key(value: Any) -> Any:
+    """Index only values that can be dict keys; a list or object field is simply not indexed."""
+    return value if isinstance(value, (str, int, float, bool)) else None
 
 
 class Transaction:
@@ -112,12 +135,11 @@ class Transaction:
 
     def __init__(self, store: DocumentStore) -> None:
         self._store = store
-        self._ops: list[list[Any]] = []
-        self._undo: list[tuple[str, int, Doc | None]] = []
+        self._ops: list[str] = []  # each op as JSON text, joined into one journal line
+        self._undo: list[tuple[str, int, str | None]] = []
 
     def get(self, table: str, doc_id: int) -> Doc | None:
-        doc = self._store._tables[table].docs.get(doc_id)
-        return dict(doc) if doc is not None else None
+        return self._store._tables[table].get(doc_id)
 
     def find_one(self, table: str, field_name: str, value: Any) -> tuple[int, Doc] | None:
         return self._store._find_one(table, field_name, value)
@@ -135,23 +157,26 @@ class Transaction:
         """Store ``doc`` whole under ``doc_id`` (insert or replace)."""
         state = self._store._tables[table]
         for name, index in state.unique.items():
-            holder = index.get(doc.get(name))
-            if doc.get(name) is not None and holder is not None and holder != doc_id:
+            value = _key(doc.get(name))
+            holder = index.get(value) if value is not None else None
+            if holder is not None and holder != doc_id:
                 raise DuplicateError(f"{table}.{name} {doc[name]!r} is already taken")
-        doc = json.loads(json.dumps(doc))  # a private copy in the form the journal holds
-        previous = state.docs.get(doc_id)
-        self._undo.append((table, doc_id, previous))
-        state.put(doc_id, doc)
-        self._ops.append(["put", table, doc_id, doc])
+        try:
+            text = dump(doc)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"{table}: the document is not JSON ({exc})") from None
+        self._undo.append((table, doc_id, state.texts.get(doc_id)))
+        state.put(doc_id, doc, text)
+        self._ops.append(f'["put",{json.dumps(table)},{doc_id},{text}]')
 
     def delete(self, table: str, doc_id: int) -> None:
         state = self._store._tables[table]
-        previous = state.docs.get(doc_id)
+        previous = state.texts.get(doc_id)
         if previous is None:
             return
         self._undo.append((table, doc_id, previous))
         state.delete(doc_id)
-        self._ops.append(["delete", table, doc_id])
+        self._ops.append(f'["delete",{json.dumps(table)},{doc_id}]')
 
     def _rollback(self) -> None:
         for table, doc_id, previous in reversed(self._undo):
@@ -159,7 +184,7 @@ class Transaction:
             if previous is None:
                 state.delete(doc_id)
             else:
-                state.put(doc_id, previous)
+                state.put(doc_id, json.loads(previous), previous)
 
 
 class _Journal:
@@ -207,8 +232,9 @@ class _LogStorage(Storage):
 
     def read(self) -> dict[str, dict[str, Any]]:
         self._store.refresh()
-        return {name: {str(doc_id): doc for doc_id, doc in table.docs.items()}
-                for name, table in self._store._tables.items()}
+        with self._store._lock:
+            return {name: {str(doc_id): json.loads(text) for doc_id, text in table.texts.items()}
+                    for name, table in self._store._tables.items()}
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         raise StoreError("write through DocumentStore.transaction(), not through TinyDB")
@@ -245,8 +271,7 @@ class DocumentStore:
     def get(self, table: str, doc_id: int) -> Doc | None:
         self.refresh()
         with self._lock:
-            doc = self._tables[table].docs.get(doc_id)
-            return dict(doc) if doc is not None else None
+            return self._tables[table].get(doc_id)
 
     def find_one(self, table: str, field_name: str, value: Any) -> tuple[int, Doc] | None:
         self.refresh()
@@ -261,12 +286,12 @@ class DocumentStore:
     def all(self, table: str) -> list[tuple[int, Doc]]:
         self.refresh()
         with self._lock:
-            return [(doc_id, dict(doc)) for doc_id, doc in self._tables[table].docs.items()]
+            return [(doc_id, json.loads(text)) for doc_id, text in self._tables[table].texts.items()]
 
     def count(self, table: str) -> int:
         self.refresh()
         with self._lock:
-            return len(self._tables[table].docs)
+            return len(self._tables[table].texts)
 
     def tinydb(self) -> TinyDB:
         """A TinyDB over the current data, for TinyDB queries (read-only)."""
@@ -275,21 +300,21 @@ class DocumentStore:
     def _find_one(self, table: str, field_name: str, value: Any) -> tuple[int, Doc] | None:
         state = self._tables[table]
         if field_name in state.unique:
-            doc_id = state.unique[field_name].get(value)
-            return (doc_id, dict(state.docs[doc_id])) if doc_id is not None else None
+            doc_id = state.unique[field_name].get(_key(value))
+            return (doc_id, state.get(doc_id)) if doc_id is not None else None
         found = self._find(table, field_name, value)
         return found[0] if found else None
 
     def _find(self, table: str, field_name: str, value: Any) -> list[tuple[int, Doc]]:
         state = self._tables[table]
         if field_name in state.unique:
-            doc_id = state.unique[field_name].get(value)
+            doc_id = state.unique[field_name].get(_key(value))
             ids: Iterable[int] = () if doc_id is None else (doc_id,)
         elif field_name in state.indexed:
-            ids = sorted(state.indexed[field_name].get(value, ()))
+            ids = sorted(state.indexed[field_name].get(_key(value), ()))
         else:
-            ids = [i for i, doc in state.docs.items() if doc.get(field_name) == value]
-        return [(doc_id, dict(state.docs[doc_id])) for doc_id in ids]
+            ids = [i for i, text in state.texts.items() if json.loads(text).get(field_name) == value]
+        return [(doc_id, state.get(doc_id)) for doc_id in ids]
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -317,8 +342,8 @@ class DocumentStore:
             tx._rollback()
             raise
 
-    def _append(self, journal: _Journal, ops: list[list[Any]]) -> None:
-        line = (json.dumps(ops, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    def _append(self, journal: _Journal, ops: list[str]) -> None:
+        line = ("[" + ",".join(ops) + "]\n").encode()
         written = os.write(journal.log_fd, line)
         if written != len(line):  # a full disk; the partial line is cut off by the next writer
             raise StoreError(f"the journal took {written} of {len(line)} bytes")
@@ -385,7 +410,7 @@ class DocumentStore:
             if state is None:  # a table this version of the app does not use
                 continue
             if kind == "put":
-                state.put(doc_id, op[3])
+                state.put(doc_id, op[3], dump(op[3]))
             elif kind == "delete":
                 state.delete(doc_id)
 
@@ -435,7 +460,7 @@ class DocumentStore:
             if state is None:
                 continue
             for doc_id, doc in docs.items():
-                state.put(int(doc_id), doc)
+                state.put(int(doc_id), doc, dump(doc))
         meta = data.get(META_TABLE, {}).get("1", {})
         return int(meta.get("generation", 0))
 
@@ -477,14 +502,15 @@ class DocumentStore:
         journal = self._journal
         assert journal is not None
         generation = journal.generation + 1
-        data: dict[str, Any] = {
-            name: {str(doc_id): doc for doc_id, doc in table.docs.items()}
-            for name, table in self._tables.items()
-        }
-        data[META_TABLE] = {"1": {"generation": generation}}
         tmp = journal.path(SNAPSHOT + ".tmp")
         with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
+            # TinyDB's layout, written from the texts we hold: {"table": {"1": {...}, ...}, ...}
+            handle.write("{")
+            for name, table in self._tables.items():
+                handle.write(json.dumps(name) + ":{")
+                handle.write(",".join(f'"{doc_id}":{text}' for doc_id, text in table.texts.items()))
+                handle.write("},")
+            handle.write(f'{json.dumps(META_TABLE)}:{{"1":{{"generation":{generation}}}}}}}')
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, journal.path(SNAPSHOT))
