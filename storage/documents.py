@@ -27,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -77,7 +78,7 @@ class _Table:
     texts: dict[int, str] = field(default_factory=dict)
     keys: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # indexed values per document
     unique: dict[str, dict[Any, int]] = field(default_factory=dict)
-    indexed: dict[str, dict[Any, set[int]]] = field(default_factory=dict)
+    indexed: dict[str, dict[Any, tuple[int, ...]]] = field(default_factory=dict)
     next_id: int = 1
 
     def __post_init__(self) -> None:
@@ -100,7 +101,8 @@ class _Table:
             if name in self.unique:
                 self.unique[name][value] = doc_id
             else:
-                self.indexed[name].setdefault(value, set()).add(doc_id)
+                # tuples, not sets: 100k one-element sets would cost memory and GC scans
+                self.indexed[name][value] = self.indexed[name].get(value, ()) + (doc_id,)
         if doc_id >= self.next_id:
             self.next_id = doc_id + 1
 
@@ -114,11 +116,11 @@ class _Table:
                 if self.unique[name].get(value) == doc_id:
                     del self.unique[name][value]
             else:
-                ids = self.indexed[name].get(value)
-                if ids is not None:
-                    ids.discard(doc_id)
-                    if not ids:
-                        del self.indexed[name][value]
+                rest = tuple(i for i in self.indexed[name].get(value, ()) if i != doc_id)
+                if rest:
+                    self.indexed[name][value] = rest
+                else:
+                    self.indexed[name].pop(value, None)
 
 
 def _key(value: Any) -> Any:
@@ -451,18 +453,16 @@ class DocumentStore:
         if not path.exists():
             return 0
         try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
+            text = path.read_text(encoding="utf-8")
+            generation = 0
+            for table, doc_id, doc, doc_text in _snapshot_documents(text):
+                if table == META_TABLE:
+                    generation = int(doc.get("generation", 0))
+                elif table in self._tables:
+                    self._tables[table].put(int(doc_id), doc, doc_text)
         except (OSError, ValueError) as exc:
             raise StoreError(f"cannot read the snapshot {path}: {exc}") from None
-        for name, docs in data.items():
-            state = self._tables.get(name)
-            if state is None:
-                continue
-            for doc_id, doc in docs.items():
-                state.put(int(doc_id), doc, dump(doc))
-        meta = data.get(META_TABLE, {}).get("1", {})
-        return int(meta.get("generation", 0))
+        return generation
 
     @staticmethod
     def _read_header(fd: int) -> tuple[int, int]:
@@ -523,3 +523,57 @@ class DocumentStore:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _snapshot_documents(text: str) -> Iterator[tuple[str, str, Doc, str]]:
+    """``(table, doc id, doc, doc's JSON text)`` for each document of a TinyDB-format file.
+
+    Documents are decoded one at a time, so loading 100k of them never holds them all as
+    dicts at once (a plain ``json.load`` peaks at several times the file's size).
+    """
+
+    def skip(position: int) -> int:
+        return _SPACE.match(text, position).end()
+
+    def expect(position: int, char: str) -> int:
+        position = skip(position)
+        if text[position:position + 1] != char:
+            raise ValueError(f"expected {char!r} at character {position}")
+        return skip(position + 1)
+
+    def name(position: int) -> tuple[str, int]:
+        value, position = _DECODER.raw_decode(text, position)
+        if not isinstance(value, str):
+            raise ValueError(f"expected a name before character {position}")
+        return value, expect(position, ":")
+
+    def more(position: int) -> tuple[bool, int]:
+        """After a member: a comma means another follows."""
+        position = skip(position)
+        if text[position:position + 1] == ",":
+            return True, skip(position + 1)
+        return False, position
+
+    position = expect(0, "{")
+    tables_follow = text[position:position + 1] != "}"
+    while tables_follow:
+        table, position = name(position)
+        position = expect(position, "{")
+        docs_follow = text[position:position + 1] != "}"
+        while docs_follow:
+            doc_id, position = name(position)
+            start = position
+            doc, position = _DECODER.raw_decode(text, position)
+            if not isinstance(doc, dict):
+                raise ValueError(f"document {doc_id} of table {table} is not an object")
+            yield table, doc_id, doc, text[start:position]
+            docs_follow, position = more(position)
+        position = expect(position, "}")
+        tables_follow, position = more(position)
+    position = expect(position, "}")
+    if position != len(text):
+        raise ValueError(f"unexpected data at character {position}")

@@ -238,3 +238,14 @@ def test_a_snapshot_that_is_not_json_is_reported(tmp_path):
     (tmp_path / SNAPSHOT).write_text("{not json")
     with pytest.raises(StoreError, match="store.json"):
         open_store(tmp_path)
+
+
+def test_a_file_written_by_tinydb_itself_opens(tmp_path):
+    """A store.json written by plain TinyDB (its own spacing) loads with every document and index."""
+    with TinyDB(tmp_path / SNAPSHOT, indent=2) as db:
+        db.table("recordings").insert_multiple(
+            [entry(f"e{i}", recording_id=f"RE{i}", call_id="CA1", note="ünïcode") for i in range(3)])
+    store = open_store(tmp_path)
+    assert store.recordings.count() == 3
+    assert store.recordings.by_recording_id("RE2")["note"] == "ünïcode"
+    assert len(store.recordings.for_call("CA1")) == 3
