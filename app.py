@@ -64,4 +64,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-app = create_app()
+_app: Flask | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """``app.app``, built on first use: ``gunicorn app:app`` and ``flask --app app`` get the
+    configured app, while importing ``create_app`` (tests, tools) opens no store."""
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_app()
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
