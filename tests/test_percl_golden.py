@@ -288,12 +288,10 @@ def test_golden_text_round_trips_through_parse_and_serialise(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES, ids=NAMES)
-def test_percl_response_serves_the_golden_body(name: str) -> None:
+def test_percl_response_serves_the_golden_body(name: str, app) -> None:
     """percl_response(script) answers 200 with Content-Type application/json and the exact golden body."""
-    from app import create_app
     from handlers.responses import percl_response
 
-    app = create_app({"TESTING": True})
     with app.app_context():
         response = percl_response(Script(FULL[name]()))
     assert response.status_code == 200
@@ -303,16 +301,14 @@ def test_percl_response_serves_the_golden_body(name: str) -> None:
     assert response.get_data(as_text=True) == golden_compact(name)
 
 
-def test_percl_response_serves_a_multi_command_script() -> None:
+def test_percl_response_serves_a_multi_command_script(app) -> None:
     """A script of several commands is served as one JSON array, in order, with the golden elements."""
-    from app import create_app
     from handlers.responses import percl_response
 
     names = ["PlayEarlyMedia", "StartRecordCall", "Say", "Pause", "GetDigits"]
     script = Script(*(FULL[name]() for name in names))
     expected = json.dumps([golden_document(name)[0] for name in names],
                           separators=(",", ":"), ensure_ascii=False)
-    app = create_app({"TESTING": True})
     with app.app_context():
         response = percl_response(script)
     assert response.status_code == 200
