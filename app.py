@@ -14,12 +14,12 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from handlers.calls import VoicemailFlow
 from handlers.cli import recordings_cli
 from handlers.config import ConfigError, load_settings
+from handlers.flows import FlowError, flows_for
+from handlers.flows.engine import FlowEngine
 from handlers.health import health
 from handlers.webhooks import MAX_BODY_BYTES, webhooks
-from percl import PerclError
 from storage import StoreError, open_store
 
 log = logging.getLogger("freeclimb_app")
@@ -33,11 +33,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     try:
-        flow = VoicemailFlow(settings.voicemail)
-    except PerclError as exc:
-        raise ConfigError(f"the voicemail settings make PerCL FreeClimb would refuse: {exc}") from None
-    app.extensions["store"] = open_store(settings.data_dir)
-    app.extensions["call_flow"] = flow
+        flows = flows_for(settings.flows_path, settings.voicemail)
+    except FlowError as exc:
+        raise ConfigError(f"FLOWS_PATH: {exc}") from None
+    store = open_store(settings.data_dir)
+    app.extensions["store"] = store
+    app.extensions["flows"] = flows
+    app.extensions["flow_engine"] = FlowEngine(flows, store)
 
     app.register_blueprint(health)
     app.register_blueprint(webhooks)

@@ -1,21 +1,25 @@
-"""Call logic: what the app answers to each webhook, and what it stores. No Flask here.
+"""Call bookkeeping shared by the webhook handlers and the flow engine. No Flask here.
 
-A :class:`CallFlow` chooses the PerCL of each step; this module does the bookkeeping around
-it. The built-in flow is a voicemail line; the flow engine plugs in through the same two
-methods, so the webhook handlers do not change when flows arrive.
+What a webhook says about its call, the URLs the app hands to FreeClimb, and the Recording
+entries: completed by the record callback, set ``stopping`` when the call ends first.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from handlers.config import VoicemailSettings
 from handlers.schemas import CALL_ENDED
-from percl import Hangup, RecordUtterance, Say, Script
-from storage.recordings import TIME_FORMAT, NIL_UUID, RecordingRepository, blank_entry, timestamp
+from storage.recordings import (
+    NIL_UUID,
+    TIME_FORMAT,
+    RecordingChanges,
+    RecordingRepository,
+    blank_entry,
+    timestamp,
+)
 
 # Our ids derived from FreeClimb's: the same account or call always gives the same UUID.
 NAMESPACE = uuid.UUID("6f1d3c52-7d0e-4a53-9b64-2f0e8a1c5b7d")
@@ -60,6 +64,14 @@ class Call:
         return Call(**{name: value if value is not None else stored[name]
                        for name, value in vars(self).items()})
 
+    def filled_from_variables(self, variables: dict[str, Any]) -> Call:
+        """This call with what the webhook left out taken from an activeflow's call variables."""
+        stored = {"from_": variables.get("call.from"), "to": variables.get("call.to"),
+                  "account_id": variables.get("call.account_id"),
+                  "direction": variables.get("call.direction")}
+        return Call(**{name: value if value is not None else stored.get(name)
+                       for name, value in vars(self).items()})
+
     def entry_fields(self) -> dict[str, Any]:
         """The fields of a Recording entry that come from the call."""
         on_conference = bool(self.conference_id)
@@ -89,94 +101,41 @@ class Urls:
     def record(self, entry_id: str) -> str:
         return f"{self.base}/freeclimb/record/{entry_id}"
 
-
-@dataclass
-class Steps:
-    """What a flow may do while choosing a step: start recordings bound to entries."""
-
-    recordings: RecordingRepository
-    urls: Urls
-    now: str = field(default_factory=timestamp)
-
-    def record(self, call: Call, key: str, **options: Any) -> RecordUtterance:
-        """A RecordUtterance whose callback completes the entry created for it here.
-
-        The entry's id is derived from the call and ``key``, so a repeated webhook reuses the
-        entry instead of leaving a second one that never completes.
-        """
-        entry_id = str(uuid.uuid5(NAMESPACE, f"record:{call.call_id}:{key}"))
-        command = RecordUtterance(self.urls.record(entry_id), **options)
-        with self.recordings.atomic() as changes:
-            if changes.get(entry_id) is None:
-                entry = blank_entry(entry_id, self.now)
-                entry.update(call.entry_fields(), status="recording", tm_start=self.now)
-                changes.save(entry)
-        return command
+    def flow_step(self, activeflow_id: str, seq: int) -> str:
+        return f"{self.base}/freeclimb/flows/{activeflow_id}/{seq}"
 
 
-class CallFlow(Protocol):
-    """Chooses what the caller hears and does next."""
-
-    def start(self, call: Call, steps: Steps) -> Script:
-        """The first step of an inbound call."""
-
-    def after_recording(self, call: Call, entry: dict[str, Any], steps: Steps) -> Script:
-        """The step after a recording ended (``entry`` is the completed Recording entry)."""
-
-
-class VoicemailFlow:
-    """Greeting, a recording, a thank-you, hang up."""
-
-    def __init__(self, settings: VoicemailSettings) -> None:
-        self.settings = settings
-        # build the fixed parts once: a setting FreeClimb would refuse stops the app at start
-        self._greeting = Say(settings.greeting, language=settings.language)
-        self._goodbye = Script(Say(settings.thanks, language=settings.language), Hangup())
-
-    def start(self, call: Call, steps: Steps) -> Script:
-        return Script(self._greeting, steps.record(
-            call, "voicemail", max_length_sec=self.settings.max_length_sec,
-            finish_on_key=self.settings.finish_on_key, play_beep=self.settings.play_beep))
-
-    def after_recording(self, call: Call, entry: dict[str, Any], steps: Steps) -> Script:
-        return self._goodbye
-
-
-def inbound_call(flow: CallFlow, call: Call, steps: Steps) -> Script:
-    return flow.start(call, steps)
-
-
-def record_callback(flow: CallFlow, steps: Steps, entry_id: str, payload: dict[str, Any]) -> Script:
-    """Complete the Recording entry for FreeClimb's ``record`` webhook; the flow's next step.
+def complete_recording(changes: RecordingChanges, entry_id: str, payload: dict[str, Any],
+                       now: str) -> dict[str, Any]:
+    """The Recording entry for FreeClimb's ``record`` webhook, completed (inside a change).
 
     One FreeClimb recordingId maps to exactly one entry however often the webhook is delivered:
-    a repeat changes nothing and gets the same answer. A callback whose entry is unknown (or
-    already holds another recording) still gets an entry of its own.
+    a repeat finds the entry already completed and changes nothing. A callback whose entry is
+    unknown (or already holds another recording) still gets an entry of its own.
     """
+    entry = changes.by_recording_id(payload["recording_id"])
+    if entry is not None:
+        return entry
     call = Call.from_webhook(payload)
-    now = steps.now
-    with steps.recordings.atomic() as changes:
-        entry = changes.by_recording_id(payload["recording_id"])
-        if entry is None:
-            entry = changes.get(entry_id)
-            if entry is None or entry.get("recording_id") not in (None, payload["recording_id"]):
-                entry = blank_entry(entry_id if entry is None else str(uuid.uuid4()), now)
-                entry["tm_start"] = _started(now, payload.get("recording_duration_sec"))
-            entry.update(call.filled_from(entry).entry_fields())
-            entry.update(
-                status="ended",
-                tm_end=now,
-                tm_update=now,
-                recording_id=payload["recording_id"],
-                recording_url=payload.get("recording_url"),
-                recording_size=payload.get("recording_size"),
-                duration_sec=payload.get("recording_duration_sec"),
-                term_reason=payload.get("term_reason"),
-                privacy_mode=bool(payload.get("privacy_mode")),
-                format="wav",
-            )
-            changes.save(entry)
-    return flow.after_recording(call, entry, steps)
+    entry = changes.get(entry_id)
+    if entry is None or entry.get("recording_id") not in (None, payload["recording_id"]):
+        entry = blank_entry(entry_id if entry is None else str(uuid.uuid4()), now)
+        entry["tm_start"] = _started(now, payload.get("recording_duration_sec"))
+    entry.update(call.filled_from(entry).entry_fields())
+    entry.update(
+        status="ended",
+        tm_end=now,
+        tm_update=now,
+        recording_id=payload["recording_id"],
+        recording_url=payload.get("recording_url"),
+        recording_size=payload.get("recording_size"),
+        duration_sec=payload.get("recording_duration_sec"),
+        term_reason=payload.get("term_reason"),
+        privacy_mode=bool(payload.get("privacy_mode")),
+        format="wav",
+    )
+    changes.save(entry)
+    return entry
 
 
 def _started(now: str, duration_sec: int | None) -> str:

@@ -34,6 +34,7 @@ class Settings:
     public_base_url: str | None
     data_dir: str
     voicemail: VoicemailSettings
+    flows_path: str | None = None
 
     @property
     def verifies_signatures(self) -> bool:
@@ -98,4 +99,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_base_url=_base_url(env),
         data_dir=env.get("DATA_DIR", "").strip() or "./data",
         voicemail=voicemail,
+        flows_path=env.get("FLOWS_PATH", "").strip() or None,
     )

@@ -119,3 +119,30 @@ def first_problem(messages: Any, prefix: str = "") -> str:
     if isinstance(messages, list) and messages:
         return first_problem(messages[0], prefix)
     return f"{prefix}: {messages}" if prefix else str(messages)
+
+
+class GetDigitsSchema(CallWebhookSchema):
+    digits = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"[0-9*#xX]*", error="must be keys 0-9, * and # (or x when privacyMode hides them)"))
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+class GetSpeechSchema(CallWebhookSchema):
+    reason = fields.String(load_default=None, allow_none=True)
+    recognition_result = fields.String(load_default=None, allow_none=True)
+    confidence = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(0, 100))
+
+
+class TranscribeSchema(CallWebhookSchema):
+    recording_id = _id()
+    recording_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"},
+                               require_tld=False)
+    recording_size = WholeNumber(load_default=None, allow_none=True)
+    recording_duration_ms = WholeNumber(load_default=None, allow_none=True)
+    term_reason = fields.String(load_default=None, allow_none=True)
+    transcript = fields.String(load_default=None, allow_none=True)
+
+
+#: The schema of each webhook that may resume a flow, by requestType.
+FLOW_WEBHOOKS = {"getDigits": GetDigitsSchema(), "getSpeech": GetSpeechSchema(),
+                 "transcribe": TranscribeSchema()}

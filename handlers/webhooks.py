@@ -17,7 +17,17 @@ from marshmallow import Schema, ValidationError
 
 from handlers import calls
 from handlers.responses import percl_response
-from handlers.schemas import CallStatusSchema, InboundCallSchema, RecordSchema, first_problem
+from handlers.flows.engine import FlowEngine, FlowWebhookError
+from handlers.schemas import (
+    CALL_ENDED,
+    FLOW_WEBHOOKS,
+    CallStatusSchema,
+    InboundCallSchema,
+    RecordSchema,
+    first_problem,
+)
+from percl import Hangup, Script
+from storage import Store
 from handlers.signatures import HEADER, SignatureError, verify
 from storage.recordings import timestamp
 
@@ -112,10 +122,17 @@ def _read(schema: Schema, request_type: str) -> dict[str, Any]:
     return payload
 
 
-def _steps() -> calls.Steps:
+def _urls() -> calls.Urls:
     settings = current_app.config["SETTINGS"]
-    base = settings.public_base_url or request.host_url.rstrip("/")
-    return calls.Steps(current_app.extensions["store"].recordings, calls.Urls(base))
+    return calls.Urls(settings.public_base_url or request.host_url.rstrip("/"))
+
+
+def _engine() -> FlowEngine:
+    return current_app.extensions["flow_engine"]
+
+
+def _store() -> Store:
+    return current_app.extensions["store"]
 
 
 _inbound_schema = InboundCallSchema()
@@ -123,11 +140,16 @@ _record_schema = RecordSchema()
 _status_schema = CallStatusSchema()
 
 
+@webhooks.errorhandler(FlowWebhookError)
+def _flow_webhook_error(exc: FlowWebhookError) -> tuple[Response, int]:
+    return jsonify(error="invalid_webhook" if exc.status == 400 else "not_found"
+                   if exc.status == 404 else "conflict", message=exc.message), exc.status
+
+
 @webhooks.post("/voice")
 def voice() -> Response:
     payload = _read(_inbound_schema, "inboundCall")
-    flow = current_app.extensions["call_flow"]
-    return percl_response(calls.inbound_call(flow, calls.Call.from_webhook(payload), _steps()))
+    return percl_response(_engine().inbound_call(calls.Call.from_webhook(payload), payload, _urls()))
 
 
 @webhooks.post("/record/<entry_id>")
@@ -135,12 +157,35 @@ def record(entry_id: str) -> Response:
     if not calls.is_entry_id(entry_id):
         raise BadWebhook(404, "not_found", f"no recording entry can have the id {entry_id!r}")
     payload = _read(_record_schema, "record")
-    flow = current_app.extensions["call_flow"]
-    return percl_response(calls.record_callback(flow, _steps(), entry_id, payload))
+    with _store().atomic() as changes:
+        entry = calls.complete_recording(changes.recordings, entry_id, payload, timestamp())
+        script = _engine().recording_ended(entry, payload, changes, _urls())
+    # a recording no flow waits for (made outside a flow, or its activeflow is gone): end politely
+    return percl_response(script if script is not None else Script(Hangup()))
+
+
+@webhooks.post("/flows/<activeflow_id>/<int:seq>")
+def flow_step(activeflow_id: str, seq: int) -> Response:
+    if not calls.is_entry_id(activeflow_id):
+        raise BadWebhook(404, "not_found", f"no activeflow can have the id {activeflow_id!r}")
+    data_type = _peek_request_type()
+    schema = FLOW_WEBHOOKS.get(data_type)
+    if schema is None:
+        raise BadWebhook(400, "invalid_webhook", f"requestType: {data_type!r} does not resume a "
+                         f"flow (expected one of {', '.join(FLOW_WEBHOOKS)})")
+    payload = _read(schema, data_type)
+    return percl_response(_engine().resume(activeflow_id, seq, payload, _urls()))
 
 
 @webhooks.post("/status")
 def status() -> tuple[str, int]:
     payload = _read(_status_schema, "callStatus")
-    calls.call_status(current_app.extensions["store"].recordings, payload, timestamp())
+    calls.call_status(_store().recordings, payload, timestamp())
+    if payload.get("call_status") in CALL_ENDED:
+        _engine().call_ended(payload["call_id"], payload)
     return "", 204
+
+
+def _peek_request_type() -> Any:
+    data = _decode_body()
+    return data.get("requestType")

@@ -144,7 +144,9 @@ def test_inbound_call_creates_a_recording_entry_named_in_the_action_url(client, 
     assert entry["reference_id"] == derived("call", call_id)
     assert entry["customer_id"] == derived("account", ACCOUNT_ID)
     assert (entry["owner_type"], entry["owner_id"]) == ("", NIL)
-    assert entry["activeflow_id"] == entry["on_end_flow_id"] == NIL
+    # the call runs the built-in voicemail flow: its activeflow made the recording
+    assert entry["activeflow_id"] == recordings_activeflow(client, call_id)
+    assert entry["on_end_flow_id"] == NIL
     assert entry["recording_id"] is None
     assert (entry["call_id"], entry["account_id"]) == (call_id, ACCOUNT_ID)
     assert (entry["from"], entry["to"]) == ("+13125550142", "+13125550177")
@@ -215,7 +217,7 @@ def test_record_callback_fills_every_field_of_the_entry(client, recordings, form
         "customer_id": derived("account", ACCOUNT_ID),
         "owner_type": "",
         "owner_id": NIL,
-        "activeflow_id": NIL,
+        "activeflow_id": recordings_activeflow(client, call_id),
         "reference_type": "call",
         "reference_id": derived("call", call_id),
         "status": "ended",
@@ -400,15 +402,12 @@ def test_duplicate_sent_to_another_entry_url_still_maps_to_the_first_entry(clien
 
 @ENCODINGS
 def test_callback_for_an_unknown_entry_creates_it(client, recordings, form):
-    """A record callback to a well-formed but unknown entry id creates an ended entry with that id."""
+    """A record callback to a well-formed but unknown entry id creates an ended entry and hangs up."""
     entry_id = str(uuid.uuid4())
     call_id, recording_id = freeclimb_id("CA"), freeclimb_id("RE")
     body = record(call_id, recording_id, recordingDurationSec=9,
                   **{"from": "+13125550133", "to": "+13125550144"})
-    assert finish(client, f"/freeclimb/record/{entry_id}", body, form=form) == [
-        {"Say": {"text": "Thank you, your message has been recorded. Goodbye."}},
-        {"Hangup": {}},
-    ]
+    assert finish(client, f"/freeclimb/record/{entry_id}", body, form=form) == [{"Hangup": {}}]
 
     assert recordings.count() == 1
     entry = recordings.get(entry_id)
@@ -600,3 +599,8 @@ def test_public_base_url_wins_over_the_request_host(tmp_path):
                            base_url="http://10.0.0.5:5000")
     url = action_url(answer(response))
     assert url == f"https://abc.ngrok.app/freeclimb/record/{entry_id_of(url)}"
+
+
+def recordings_activeflow(client, call_id):
+    """The id of the activeflow the app keeps for ``call_id``."""
+    return client.application.extensions["store"].activeflows.for_call(call_id)["id"]

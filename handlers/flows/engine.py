@@ -1,0 +1,396 @@
+"""Running flows: an activeflow per call, advanced by FreeClimb's webhooks. No Flask here.
+
+Each webhook that reaches a call's activeflow runs actions from where it waits, emitting PerCL
+up to and including the next command that waits for FreeClimb (a menu, a recording, ...), whose
+actionUrl carries the activeflow's id and the step number. A webhook for a step that is no
+longer the one waited on (a duplicate, or a late delivery) gets the answer that step gave the
+first time and changes nothing.
+
+Every answer is recorded on the activeflow (``executed_actions``): the webhook received, the
+actions run, the PerCL returned, when, and how long the app took.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import percl
+from handlers.calls import NAMESPACE, Call, Urls
+from handlers.flows import templates
+from handlers.flows.loader import GET_DIGITS_OPTIONS, GET_SPEECH_OPTIONS
+from handlers.flows.model import Flow, FlowSet, Node, Target
+from storage import Changes, Store
+from storage.recordings import NIL_UUID, blank_entry, timestamp
+
+log = logging.getLogger(__name__)
+
+#: Actions one webhook may run before the engine decides the flow loops without waiting.
+MAX_ACTIONS_PER_STEP = 200
+SORRY = "Sorry, something went wrong. Goodbye."
+#: Webhooks that may resume each kind of wait.
+RESUMED_BY = {
+    "menu": {"getDigits"},
+    "speech_menu": {"getSpeech"},
+    "transcribe": {"transcribe"},
+    "record": {"record"},
+}
+
+
+class FlowWebhookError(Exception):
+    """A webhook that does not fit the activeflow it names (answered 4xx by the route)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class _Run:
+    """What one webhook's run produced."""
+
+    commands: list[percl.Command]
+    actions: list[str]
+
+
+class FlowEngine:
+    def __init__(self, flows: FlowSet, store: Store,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.flows = flows
+        self.store = store
+        self.clock = clock
+
+    # --- webhooks -------------------------------------------------------------------------
+
+    def inbound_call(self, call: Call, payload: dict[str, Any], urls: Urls) -> percl.Script:
+        started = time.perf_counter()
+        with self.store.atomic() as changes:
+            existing = changes.activeflows.for_call(call.call_id)
+            if existing is not None:  # FreeClimb delivered the call twice: answer as before
+                return _answer_of(existing, resumed=None)
+            flow = self.flows.for_number(call.to)
+            now = timestamp(self.clock())
+            activeflow = {
+                "id": str(uuid.uuid4()), "flow_id": flow.id, "flow_name": flow.name,
+                "call_id": call.call_id, "status": "running", "current_action": flow.start,
+                "seq": 0, "waiting": None, "variables": _call_variables(call), "attempts": {},
+                "call_ended": False, "recordings": {}, "executed_actions": [],
+                "tm_create": now, "tm_update": now, "tm_end": None, "error": None,
+            }
+            run = self._run(activeflow, flow, flow.start, changes, urls, call)
+            return self._finish(activeflow, run, payload, None, started, changes)
+
+    def resume(self, activeflow_id: str, seq: int, payload: dict[str, Any], urls: Urls) -> percl.Script:
+        """A webhook to an actionUrl the engine handed out (getDigits, getSpeech, transcribe)."""
+        started = time.perf_counter()
+        with self.store.atomic() as changes:
+            activeflow = changes.activeflows.get(activeflow_id)
+            if activeflow is None:
+                raise FlowWebhookError(404, f"no activeflow {activeflow_id}")
+            if payload["call_id"] != activeflow["call_id"]:
+                raise FlowWebhookError(400, "callId: this activeflow belongs to another call")
+            waiting = activeflow["waiting"]
+            if waiting is None or waiting["seq"] != seq:
+                if not any(step.get("resumed") == seq for step in activeflow["executed_actions"]):
+                    raise FlowWebhookError(409, f"step {seq} of this activeflow was never waited on")
+                return _answer_of(activeflow, resumed=seq)
+            allowed = RESUMED_BY.get(waiting["kind"], set())
+            if payload["request_type"] not in allowed:
+                raise FlowWebhookError(400, f"requestType: {payload['request_type']!r} does not "
+                                       f"answer a {waiting['kind']} (expected {sorted(allowed)[0]!r})")
+            flow, node = self._node(activeflow, waiting["node"])
+            call = Call.from_webhook(payload).filled_from_variables(activeflow["variables"])
+            target = self._after_wait(activeflow, node, payload)
+            run = self._continue(activeflow, flow, target, changes, urls, call)
+            return self._finish(activeflow, run, payload, seq, started, changes)
+
+    def recording_ended(self, entry: dict[str, Any], payload: dict[str, Any],
+                        changes: Changes, urls: Urls) -> percl.Script | None:
+        """The record callback of a recording this engine started; None when it is not ours."""
+        started = time.perf_counter()
+        activeflow = changes.activeflows.get(entry["activeflow_id"])
+        if activeflow is None:
+            return None
+        seq = activeflow["recordings"].get(entry["id"])
+        waiting = activeflow["waiting"]
+        if seq is None or waiting is None or waiting["seq"] != seq:
+            return _answer_of(activeflow, resumed=seq) if seq is not None else None
+        flow, node = self._node(activeflow, waiting["node"])
+        variables = activeflow["variables"]
+        variables.update({"recording.id": entry["recording_id"], "recording.url": entry["recording_url"],
+                          "recording.duration": entry["duration_sec"], "recording.size": entry["recording_size"]})
+        if activeflow["call_ended"]:
+            # The caller is gone: FreeClimb will not run more PerCL. The recording is kept and
+            # the activeflow ends here.
+            run = _Run([percl.Hangup()], [])
+            activeflow["status"], activeflow["waiting"] = "ended", None
+            return self._finish(activeflow, run, payload, seq, started, changes)
+        on_end = node.params.get("on_end")
+        call = Call.from_webhook(payload).filled_from_variables(variables)
+        if on_end:
+            next_flow = self.flows.flows[on_end]
+            activeflow["flow_id"], activeflow["flow_name"] = next_flow.id, next_flow.name
+            run = self._run(activeflow, next_flow, next_flow.start, changes, urls, call)
+        else:
+            run = self._run(activeflow, flow, node.next, changes, urls, call)
+        return self._finish(activeflow, run, payload, seq, started, changes)
+
+    def call_ended(self, call_id: str, payload: dict[str, Any]) -> None:
+        """callStatus: the call is over. A flow waiting on a recording waits for its callback."""
+        if self.store.activeflows.for_call(call_id) is None:
+            return
+        with self.store.atomic() as changes:
+            activeflow = changes.activeflows.for_call(call_id)
+            if activeflow is None or activeflow["call_ended"]:
+                return
+            now = timestamp(self.clock())
+            activeflow.update(call_ended=True, tm_update=now)
+            waiting = activeflow["waiting"]
+            if activeflow["status"] != "ended" and (waiting is None or waiting["kind"] != "record"):
+                activeflow.update(status="ended", waiting=None, tm_end=now)
+            changes.activeflows.save(activeflow)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def _node(self, activeflow: dict[str, Any], node_id: str) -> tuple[Flow, Node]:
+        flow = self.flows.by_id(activeflow["flow_id"])
+        if flow is None or node_id not in flow.nodes:
+            # the flow files changed under a live call: end it politely rather than guess
+            raise _Broken(f"flow {activeflow['flow_name']!r} no longer has action {node_id!r}")
+        return flow, flow.nodes[node_id]
+
+    def _continue(self, activeflow: dict[str, Any], flow: Flow, target: Target | None,
+                  changes: Changes, urls: Urls, call: Call) -> _Run:
+        if target is None:
+            return self._run(activeflow, flow, None, changes, urls, call)
+        if target.flow is not None:
+            flow = self.flows.flows[target.flow]
+            activeflow["flow_id"], activeflow["flow_name"] = flow.id, flow.name
+            return self._run(activeflow, flow, flow.start if target.node is None else
+                             flow.labels[target.node], changes, urls, call)
+        return self._run(activeflow, flow, target.node, changes, urls, call)
+
+    def _run(self, activeflow: dict[str, Any], flow: Flow, node_id: str | None,
+             changes: Changes, urls: Urls, call: Call) -> _Run:
+        """Run actions from ``node_id`` until one waits for FreeClimb or the call ends."""
+        run = _Run([], [])
+        activeflow["seq"] += 1
+        seq = activeflow["seq"]
+        activeflow["waiting"] = None
+        try:
+            for _ in range(MAX_ACTIONS_PER_STEP):
+                if node_id is None:  # the end of the flow: every call ends somewhere
+                    run.commands.append(percl.Hangup())
+                    activeflow["status"] = "ended"
+                    break
+                node = flow.nodes[node_id]
+                run.actions.append(f"{flow.name}:{node.id}")
+                activeflow["current_action"] = node.id
+                step = self._step(activeflow, flow, node, seq, changes, urls, call, run)
+                if step is None:
+                    break
+                flow, node_id = step
+            else:
+                raise _Broken(f"more than {MAX_ACTIONS_PER_STEP} actions without waiting for the "
+                              "caller: the flow loops")
+            percl.Script(run.commands)  # the order rules, checked before FreeClimb sees it
+        except (_Broken, percl.PerclError) as exc:
+            log.error("activeflow %s (flow %s) failed at %s: %s", activeflow["id"],
+                      activeflow["flow_name"], activeflow["current_action"], exc)
+            activeflow.update(status="ended", waiting=None, error=str(exc))
+            spoken = [c for c in run.commands if not c.terminal]
+            run.commands = spoken + [percl.Say(SORRY), percl.Hangup()]
+        if activeflow["status"] == "ended":
+            activeflow["tm_end"] = timestamp(self.clock())
+        return run
+
+    def _step(self, activeflow: dict[str, Any], flow: Flow, node: Node, seq: int,
+              changes: Changes, urls: Urls, call: Call, run: _Run) -> tuple[Flow, str | None] | None:
+        """Run one action; the next (flow, node) to run, or None when the step stops here."""
+        values = activeflow["variables"]
+        text = lambda name: templates.render(node.params[name], values)  # noqa: E731
+        options = lambda names: {k: v for k, v in node.params.items() if k in names}  # noqa: E731
+        kind = node.kind
+        if kind == "say":
+            run.commands.append(percl.Say(text("text"), **options({"language", "loop", "privacy_mode"})))
+        elif kind == "play":
+            run.commands.append(percl.Play(text("file"), **options({"loop", "privacy_mode"})))
+        elif kind == "pause":
+            run.commands.append(percl.Pause(node.params["length"]))
+        elif kind == "set":
+            activeflow["variables"].update(
+                {name: templates.render(value, values) for name, value in node.params["values"].items()})
+        elif kind == "sms":
+            run.commands.append(percl.Sms(to=text("to"), from_=templates.render(
+                node.params.get("from", "{{ call.to }}"), values), text=text("text")))
+        elif kind == "record_call":
+            run.commands.append(percl.StartRecordCall())
+        elif kind == "hangup":
+            run.commands.append(percl.Hangup(**options({"reason"})))
+            activeflow["status"] = "ended"
+            return None
+        elif kind == "reject":
+            run.commands.append(percl.Reject(**options({"reason"})))
+            activeflow["status"] = "ended"
+            return None
+        elif kind == "goto":
+            target_flow = self.flows.flows[node.params["flow"]] if "flow" in node.params else flow
+            if target_flow is not flow:
+                activeflow["flow_id"], activeflow["flow_name"] = target_flow.id, target_flow.name
+            action = node.params.get("action")
+            return target_flow, (target_flow.labels[action] if action else target_flow.start)
+        elif kind == "branch":
+            return self._resolve(flow, node, self._branch(node, values), activeflow)
+        elif kind in ("menu", "speech_menu", "transcribe", "record"):
+            run.commands.append(self._wait(activeflow, flow, node, seq, changes, urls, call, values))
+            activeflow["status"] = "waiting"
+            activeflow["waiting"] = {"kind": kind, "node": node.id, "seq": seq}
+            return None
+        elif kind == "transfer":
+            raise _Broken("transfer is not available in this version")
+        return flow, node.next
+
+    def _wait(self, activeflow: dict[str, Any], flow: Flow, node: Node, seq: int, changes: Changes,
+              urls: Urls, call: Call, values: dict[str, Any]) -> percl.Command:
+        """The PerCL command of an action that waits for FreeClimb's callback."""
+        params = node.params
+        resume = urls.flow_step(activeflow["id"], seq)
+        prompts = [percl.Say(templates.render(params["prompt"], values))] if "prompt" in params else None
+        if node.kind == "menu":
+            return percl.GetDigits(resume, prompts=prompts,
+                                   **{k: v for k, v in params.items() if k in GET_DIGITS_OPTIONS})
+        if node.kind == "speech_menu":
+            return percl.GetSpeech(resume, templates.render(params["grammar_file"], values),
+                                   prompts=prompts,
+                                   **{k: v for k, v in params.items() if k in GET_SPEECH_OPTIONS})
+        if node.kind == "transcribe":
+            record = {k: v for k, v in params.items()
+                      if k in ("save_recording", "max_length_sec", "rcrd_termination_silence_time_ms")}
+            return percl.TranscribeUtterance(
+                resume, prompts=prompts, record=percl.TranscribeRecord(**record) if record else None,
+                **{k: v for k, v in params.items()
+                   if k in ("play_beep", "privacy_for_logging", "privacy_for_recording")})
+        # record: the recording entry exists from now on, bound to this activeflow
+        entry_id = str(uuid.uuid5(NAMESPACE, f"record:{activeflow['id']}:{seq}"))
+        now = timestamp(self.clock())
+        entry = blank_entry(entry_id, now)
+        entry.update(call.entry_fields(), status="recording", tm_start=now,
+                     activeflow_id=activeflow["id"])
+        owner = params.get("owner")
+        if owner:
+            entry.update(owner_type=owner["type"], owner_id=owner["id"])
+        if params.get("on_end"):
+            entry["on_end_flow_id"] = self.flows.flows[params["on_end"]].id
+        changes.recordings.save(entry)
+        activeflow["recordings"][entry_id] = seq
+        return percl.RecordUtterance(urls.record(entry_id), **{
+            k: v for k, v in params.items() if k in percl.RecordUtterance.attributes})
+
+    def _after_wait(self, activeflow: dict[str, Any], node: Node, payload: dict[str, Any]) -> Target | None:
+        """Where a menu or transcription goes, given what the caller did."""
+        variables = activeflow["variables"]
+        if node.kind == "transcribe":
+            transcript = payload.get("transcript") or ""
+            variables.update({"transcript": transcript, "recording.id": payload.get("recording_id"),
+                              "recording.url": payload.get("recording_url")})
+            if "capture" in node.params:
+                variables[node.params["capture"]] = transcript
+            return Target(node=node.next)
+        if node.kind == "menu":
+            entered = payload.get("digits") or ""
+            variables["digits"] = entered
+            silent = not entered
+        else:
+            entered = (payload.get("recognition_result") or "").strip().lower()
+            variables.update({"speech": entered, "confidence": payload.get("confidence")})
+            silent = payload.get("reason") in ("noInput", "NO_INPUT") or not entered
+        chosen = node.branches.get(f"option:{entered}")
+        attempts = activeflow["attempts"]
+        if chosen is not None:
+            attempts.pop(node.id, None)
+            if "capture" in node.params:
+                variables[node.params["capture"]] = entered
+            return chosen
+        attempts[node.id] = attempts.get(node.id, 0) + 1
+        if attempts[node.id] > node.params.get("retries", 2):
+            attempts.pop(node.id, None)
+            return node.branches.get("fallback", Target(node=node.next))
+        # another try: what the author wants said first, then the menu again
+        return node.branches.get("timeout" if silent else "invalid", Target(node=node.id))
+
+    def _branch(self, node: Node, values: dict[str, Any]) -> str:
+        for index, condition in enumerate(node.params["conditions"]):
+            if self._holds(condition, values):
+                return f"case:{index}"
+        return "else"
+
+    def _holds(self, condition: dict[str, Any], values: dict[str, Any]) -> bool:
+        if "time" in condition:
+            window = condition["time"]
+            local = self.clock().astimezone(ZoneInfo(window["timezone"]))
+            minute = local.hour * 60 + local.minute
+            return local.weekday() in window["days"] and window["from"] <= minute < window["to"]
+        actual = values.get(condition["variable"])
+        actual = "" if actual is None else str(actual)
+        test, expected = condition["test"], condition["value"]
+        if test == "equals":
+            return actual == expected
+        if test == "in":
+            return actual in expected
+        if test == "starts_with":
+            return actual.startswith(expected)
+        return re.search(expected, actual) is not None
+
+    def _resolve(self, flow: Flow, node: Node, branch: str,
+                 activeflow: dict[str, Any]) -> tuple[Flow, str | None]:
+        target = node.branches.get(branch, Target(node=node.next))
+        if target.flow is not None:
+            flow = self.flows.flows[target.flow]
+            activeflow["flow_id"], activeflow["flow_name"] = flow.id, flow.name
+            return flow, flow.start
+        return flow, target.node
+
+    def _finish(self, activeflow: dict[str, Any], run: _Run, payload: dict[str, Any],
+                resumed: int | None, started: float, changes: Changes) -> percl.Script:
+        received = timestamp(self.clock() - timedelta(seconds=time.perf_counter() - started))
+        script = percl.Script(run.commands)
+        now = timestamp(self.clock())
+        activeflow["tm_update"] = now
+        activeflow["executed_actions"].append({
+            "seq": activeflow["seq"], "resumed": resumed, "webhook": _loggable(payload),
+            "actions": run.actions, "percl": script.to_wire(), "tm_received": received,
+            "tm_answered": now,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        })
+        changes.activeflows.save(activeflow)
+        return script
+
+
+class _Broken(Exception):
+    """The flow cannot go on (it loops, or changed under a live call)."""
+
+
+def _call_variables(call: Call) -> dict[str, Any]:
+    return {"call.from": call.from_, "call.to": call.to, "call.id": call.call_id,
+            "call.direction": call.direction, "call.account_id": call.account_id}
+
+
+def _loggable(payload: dict[str, Any]) -> dict[str, Any]:
+    """The webhook as kept on the activeflow (what FreeClimb sent, parsed)."""
+    return {("from" if key == "from_" else key): value for key, value in payload.items()
+            if value is not None}
+
+
+def _answer_of(activeflow: dict[str, Any], resumed: int | None) -> percl.Script:
+    """The PerCL the activeflow gave when it handled step ``resumed`` (None: the inbound call)."""
+    for step in activeflow["executed_actions"]:
+        if step.get("resumed") == resumed:
+            return percl.Script.from_wire(step["percl"])
+    return percl.Script(percl.Hangup())
