@@ -406,6 +406,9 @@ class _FlowCompiler:
                 name = f"option:{choice.lower() if kind == 'speech_menu' else choice}"
                 found[name] = self.target(target, node_id, f"{path}[{choice!r}]", name, following)
             return found
+        if kind in ("menu", "speech_menu") and key in ("timeout", "invalid"):
+            # what is said before the caller tries again: the block ends back at the menu
+            return {key: self.target(value, node_id, path, key, node_id)}
         return {key: self.target(value, node_id, path, key, following)}
 
     def target(self, value: Any, node_id: str, path: str, name: str, following: str | None) -> Target:
