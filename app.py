@@ -75,6 +75,10 @@ def __getattr__(name: str) -> Any:
     global _app
     if name == "app":
         if _app is None:
-            _app = create_app()
+            try:
+                _app = create_app()
+            except ConfigError as exc:
+                # gunicorn and `flask run` show this line, not a traceback, and do not start
+                raise SystemExit(f"cannot start: {exc}") from None
         return _app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -78,3 +78,28 @@ class FlowSet:
 
     def for_number(self, called: str | None) -> Flow:
         return self.flows[self.numbers.get(called or "", self.default)]
+
+
+def successors(flows: FlowSet, flow: Flow, node: Node) -> list[tuple[Flow, str | None, str]]:
+    """Where a call can go after ``node``: (flow, node id or None for its end, edge label)."""
+    if node.kind in ENDING:
+        return []
+    if node.kind == "goto":
+        target = flows.flows[node.params["flow"]] if "flow" in node.params else flow
+        action = node.params.get("action")
+        return [(target, target.labels[action] if action else target.start, "goto")]
+    out: list[tuple[Flow, str | None, str]] = []
+    for name, branch in node.branches.items():
+        if branch.flow is not None:
+            other = flows.flows[branch.flow]
+            out.append((other, other.start, name))
+        else:
+            out.append((flow, branch.node, name))
+    if node.kind == "record" and node.params.get("on_end"):
+        other = flows.flows[node.params["on_end"]]
+        return out + [(other, other.start, "on_end")]
+    if node.kind == "branch" and "else" in node.branches:
+        return out  # one of the cases or else always applies: nothing falls through
+    if node.kind in ("menu", "speech_menu") and "fallback" in node.branches:
+        return out
+    return out + [(flow, node.next, "")]
