@@ -101,8 +101,9 @@ class Urls:
     def record(self, entry_id: str) -> str:
         return f"{self.base}/freeclimb/record/{entry_id}"
 
-    def flow_step(self, activeflow_id: str, seq: int) -> str:
-        return f"{self.base}/freeclimb/flows/{activeflow_id}/{seq}"
+    def flow_step(self, activeflow_id: str, seq: int, leg: str | None = None) -> str:
+        url = f"{self.base}/freeclimb/flows/{activeflow_id}/{seq}"
+        return f"{url}/{leg}" if leg else url
 
 
 def complete_recording(changes: RecordingChanges, entry_id: str, payload: dict[str, Any],

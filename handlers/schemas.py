@@ -146,3 +146,26 @@ class TranscribeSchema(CallWebhookSchema):
 #: The schema of each webhook that may resume a flow, by requestType.
 FLOW_WEBHOOKS = {"getDigits": GetDigitsSchema(), "getSpeech": GetSpeechSchema(),
                  "transcribe": TranscribeSchema()}
+
+
+class OutDialStartSchema(CallWebhookSchema):
+    dial_call_id = _id()
+
+
+class OutDialConnectSchema(CallWebhookSchema):
+    pass
+
+
+class CreateConferenceSchema(CallWebhookSchema):
+    conference_id = _id(required=True)
+
+
+class RedirectSchema(CallWebhookSchema):
+    pass
+
+
+#: The webhooks of each leg of a transfer, by requestType.
+TRANSFER_WEBHOOKS = {
+    "dial": {"outDialStart": OutDialStartSchema(), "redirect": RedirectSchema()},
+    "connect": {"outDialConnect": OutDialConnectSchema(), "createConference": CreateConferenceSchema()},
+}

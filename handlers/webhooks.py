@@ -21,6 +21,7 @@ from handlers.flows.engine import FlowEngine, FlowWebhookError
 from handlers.schemas import (
     CALL_ENDED,
     FLOW_WEBHOOKS,
+    TRANSFER_WEBHOOKS,
     CallStatusSchema,
     InboundCallSchema,
     RecordSchema,
@@ -175,6 +176,19 @@ def flow_step(activeflow_id: str, seq: int) -> Response:
                          f"flow (expected one of {', '.join(FLOW_WEBHOOKS)})")
     payload = _read(schema, data_type)
     return percl_response(_engine().resume(activeflow_id, seq, payload, _urls()))
+
+
+@webhooks.post("/flows/<activeflow_id>/<int:seq>/<any(dial, connect):leg>")
+def transfer_leg(activeflow_id: str, seq: int, leg: str) -> Response:
+    if not calls.is_entry_id(activeflow_id):
+        raise BadWebhook(404, "not_found", f"no activeflow can have the id {activeflow_id!r}")
+    request_type = _peek_request_type()
+    schema = TRANSFER_WEBHOOKS[leg].get(request_type)
+    if schema is None:
+        raise BadWebhook(400, "invalid_webhook", f"requestType: {request_type!r} does not belong to "
+                         f"a transfer's {leg} leg (expected one of {', '.join(TRANSFER_WEBHOOKS[leg])})")
+    payload = _read(schema, request_type)
+    return percl_response(_engine().transfer_leg(activeflow_id, seq, leg, payload, _urls()))
 
 
 @webhooks.post("/status")

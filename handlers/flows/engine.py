@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 #: Actions one webhook may run before the engine decides the flow loops without waiting.
 MAX_ACTIONS_PER_STEP = 200
+#: A caller on hold during a transfer is polled this often (FreeClimb allows 256 redirects).
+HOLD_POLL_S = 2
+TRANSFER_TIMEOUT_S = 30
 SORRY = "Sorry, something went wrong. Goodbye."
 #: Webhooks that may resume each kind of wait.
 RESUMED_BY = {
@@ -110,6 +113,74 @@ class FlowEngine:
             target = self._after_wait(activeflow, node, payload)
             run = self._continue(activeflow, flow, target, changes, urls, call)
             return self._finish(activeflow, run, payload, seq, started, changes)
+
+    def transfer_leg(self, activeflow_id: str, seq: int, leg: str, payload: dict[str, Any],
+                     urls: Urls) -> percl.Script:
+        """A webhook of a transfer: the caller's leg ("dial") or the dialled party's ("connect").
+
+        FreeClimb bridges two calls through a conference. The caller holds (a short pause and a
+        Redirect back here, polled) while the other party rings; when that party answers, its
+        leg creates a conference and joins it, and the caller's next poll joins it too. When
+        nobody answers, the caller's next poll continues the flow at ``no_answer``.
+        """
+        started = time.perf_counter()
+        with self.store.atomic() as changes:
+            activeflow = changes.activeflows.get(activeflow_id)
+            if activeflow is None:
+                raise FlowWebhookError(404, f"no activeflow {activeflow_id}")
+            caller_leg = payload["call_id"] == activeflow["call_id"]
+            if (leg == "dial") != caller_leg and payload.get("parent_call_id") != activeflow["call_id"]:
+                raise FlowWebhookError(400, "callId: this transfer belongs to another call")
+            waiting = activeflow["waiting"]
+            current = waiting is not None and waiting["seq"] == seq and waiting["kind"] == "transfer"
+            if leg == "connect":
+                return self._dialled_leg(activeflow, waiting if current else None, seq, payload, urls,
+                                         changes)
+            if not current:
+                if not any(step.get("resumed") == seq for step in activeflow["executed_actions"]):
+                    raise FlowWebhookError(409, f"step {seq} of this activeflow was never waited on")
+                return _answer_of(activeflow, resumed=seq)
+            flow, node = self._node(activeflow, waiting["node"])
+            waiting["polls"] += 1
+            if waiting["outcome"] is None and waiting["polls"] > waiting["max_polls"]:
+                waiting["outcome"] = "no_answer"  # FreeClimb never told us: stop waiting
+            if waiting["outcome"] == "answered" and waiting["conference_id"]:
+                activeflow["variables"]["transfer.status"] = "answered"
+                activeflow.update(status="ended", waiting=None, tm_end=timestamp(self.clock()))
+                run = _Run([percl.AddToConference(waiting["conference_id"])], [])
+                activeflow["seq"] += 1
+                return self._finish(activeflow, run, payload, seq, started, changes)
+            if waiting["outcome"] == "no_answer":
+                activeflow["variables"]["transfer.status"] = "no_answer"
+                call = Call.from_webhook(payload).filled_from_variables(activeflow["variables"])
+                run = self._continue(activeflow, flow, node.branches.get(
+                    "no_answer", Target(node=node.next)), changes, urls, call)
+                return self._finish(activeflow, run, payload, seq, started, changes)
+            hold = [percl.Say(node.params["hold_message"])] if (
+                payload["request_type"] == "outDialStart" and node.params.get("hold_message")) else []
+            run = _Run([*hold, percl.Pause(HOLD_POLL_S * 1000),
+                        percl.Redirect(urls.flow_step(activeflow["id"], seq, "dial"))], [])
+            return self._finish(activeflow, run, payload, None, started, changes, poll=True)
+
+    def _dialled_leg(self, activeflow: dict[str, Any], waiting: dict[str, Any] | None, seq: int,
+                     payload: dict[str, Any], urls: Urls, changes: Changes) -> percl.Script:
+        request_type = payload["request_type"]
+        if waiting is None or waiting["outcome"] == "no_answer":
+            # the caller is no longer waiting (hung up, or gave up): let the other party go
+            if request_type == "outDialConnect" and payload.get("call_status") != "inProgress":
+                return percl.Script()
+            return percl.Script(percl.Say("Sorry, the caller is no longer on the line."), percl.Hangup())
+        if request_type == "outDialConnect":
+            if payload.get("call_status") != "inProgress":
+                waiting["outcome"] = "no_answer"
+                changes.activeflows.save(activeflow)
+                return percl.Script()
+            return percl.Script(percl.CreateConference(
+                urls.flow_step(activeflow["id"], seq, "connect"), play_beep="never"))
+        # createConference: the dialled party's leg made the bridge; it joins, the caller follows
+        waiting.update(outcome="answered", conference_id=payload["conference_id"])
+        changes.activeflows.save(activeflow)
+        return percl.Script(percl.AddToConference(payload["conference_id"], start_conf_on_enter=True))
 
     def recording_ended(self, entry: dict[str, Any], payload: dict[str, Any],
                         changes: Changes, urls: Urls) -> percl.Script | None:
@@ -254,7 +325,18 @@ class FlowEngine:
             activeflow["waiting"] = {"kind": kind, "node": node.id, "seq": seq}
             return None
         elif kind == "transfer":
-            raise _Broken("transfer is not available in this version")
+            timeout = node.params.get("timeout", TRANSFER_TIMEOUT_S)
+            run.commands.append(percl.OutDial(
+                action_url=urls.flow_step(activeflow["id"], seq, "dial"),
+                call_connect_url=urls.flow_step(activeflow["id"], seq, "connect"),
+                calling_number=templates.render(node.params.get("caller_id", "{{ call.to }}"), values),
+                destination=text("to"), timeout=timeout,
+                **options({"send_digits"})))
+            activeflow["status"] = "waiting"
+            activeflow["waiting"] = {"kind": "transfer", "node": node.id, "seq": seq, "outcome": None,
+                                     "conference_id": None, "polls": 0,
+                                     "max_polls": timeout // HOLD_POLL_S + 15}
+            return None
         return flow, node.next
 
     def _wait(self, activeflow: dict[str, Any], flow: Flow, node: Node, seq: int, changes: Changes,
@@ -358,13 +440,14 @@ class FlowEngine:
         return flow, target.node
 
     def _finish(self, activeflow: dict[str, Any], run: _Run, payload: dict[str, Any],
-                resumed: int | None, started: float, changes: Changes) -> percl.Script:
+                resumed: int | None, started: float, changes: Changes,
+                poll: bool = False) -> percl.Script:
         received = timestamp(self.clock() - timedelta(seconds=time.perf_counter() - started))
         script = percl.Script(run.commands)
         now = timestamp(self.clock())
         activeflow["tm_update"] = now
         activeflow["executed_actions"].append({
-            "seq": activeflow["seq"], "resumed": resumed, "webhook": _loggable(payload),
+            "seq": activeflow["seq"], "resumed": resumed, "poll": poll, "webhook": _loggable(payload),
             "actions": run.actions, "percl": script.to_wire(), "tm_received": received,
             "tm_answered": now,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
@@ -391,6 +474,6 @@ def _loggable(payload: dict[str, Any]) -> dict[str, Any]:
 def _answer_of(activeflow: dict[str, Any], resumed: int | None) -> percl.Script:
     """The PerCL the activeflow gave when it handled step ``resumed`` (None: the inbound call)."""
     for step in activeflow["executed_actions"]:
-        if step.get("resumed") == resumed:
+        if step.get("resumed") == resumed and not step.get("poll"):
             return percl.Script.from_wire(step["percl"])
     return percl.Script(percl.Hangup())

@@ -136,7 +136,8 @@ FIELDS: dict[str, dict[str, Check]] = {
                    "rcrd_termination_silence_time_ms":
                        _percl(percl.TranscribeRecord, "rcrd_termination_silence_time_ms")},
     "record_call": {},
-    "transfer": {"*to": _phone, "caller_id": _phone, "timeout": _whole(1, 600),
+    "transfer": {"*to": _phone, "caller_id": _phone, "timeout": _whole(5, 300),
+                 "hold_message": _text,
                  "send_digits": _percl(percl.OutDial, "send_digits")},
     "sms": {"*to": _phone, "from": _phone, "*text": _text},
     "goto": {"action": _text, "flow": _text},

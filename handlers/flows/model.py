@@ -102,4 +102,6 @@ def successors(flows: FlowSet, flow: Flow, node: Node) -> list[tuple[Flow, str |
         return out  # one of the cases or else always applies: nothing falls through
     if node.kind in ("menu", "speech_menu") and "fallback" in node.branches:
         return out
+    if node.kind == "transfer" and "no_answer" in node.branches:
+        return out  # answered, the call is bridged and the flow is done
     return out + [(flow, node.next, "")]
