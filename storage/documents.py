@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import threading
@@ -37,6 +38,8 @@ from typing import Any
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT = "store.json"
 JOURNAL = "store.log"
@@ -203,12 +206,15 @@ class _Journal:
         self.offset = 0  # bytes of store.log consumed, always at a line boundary
 
     def reopen_after_fork(self) -> None:
-        """A forked child must not share the parent's lock: flock belongs to the open file."""
+        """A forked child must not share the parent's lock: flock belongs to the open file.
+
+        The journal descriptor is kept: reads use pread at our own offset and writes append, so
+        sharing it is harmless, and it still names the file our offset belongs to (reopening by
+        path could land in a newer journal after a compaction).
+        """
         if os.getpid() != self.pid:
             self.pid = os.getpid()
             self.lock_fd = os.open(self.directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-            if self.log_fd is not None:
-                self.log_fd = os.open(self.directory / JOURNAL, os.O_RDWR | os.O_APPEND)
 
     @contextmanager
     def locked(self, exclusive: bool) -> Iterator[None]:
@@ -253,6 +259,7 @@ class DocumentStore:
         self._specs = {spec.name: spec for spec in tables}
         self._tables = {name: _Table(spec) for name, spec in self._specs.items()}
         self._lock = threading.RLock()
+        self._open_tx: Transaction | None = None  # the transaction this process has open, if any
         self._compact_after = compact_after_bytes
         self._journal = _Journal(Path(directory), fsync=fsync) if directory is not None else None
         if self._journal is not None:
@@ -322,20 +329,31 @@ class DocumentStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """An atomic change: other processes' changes are replayed first, then it is exclusive."""
+        """An atomic change: other processes' changes are replayed first, then it is exclusive.
+
+        A transaction opened inside another (same thread) joins it: one commit, at the end of
+        the outer one, and one rollback if either raises.
+        """
         with self._lock:
+            if self._open_tx is not None:
+                yield self._open_tx
+                return
             if self._journal is None:
                 yield from self._run(None)
                 return
             self._journal.reopen_after_fork()
             with self._journal.locked(exclusive=True):
                 self._catch_up(cut_torn_tail=True)
-                yield from self._run(self._journal)
-                if os.fstat(self._journal.log_fd).st_size > self._compact_after:
-                    self._compact()
+                wrote = yield from self._run(self._journal)
+                if wrote and os.fstat(self._journal.log_fd).st_size > self._compact_after:
+                    try:
+                        self._compact()
+                    except OSError as exc:  # the change is committed; folding can wait
+                        log.error("cannot compact the store in %s: %s", self._journal.directory, exc)
 
     def _run(self, journal: _Journal | None) -> Iterator[Transaction]:
         tx = Transaction(self)
+        self._open_tx = tx
         try:
             yield tx
             if tx._ops and journal is not None:
@@ -343,6 +361,9 @@ class DocumentStore:
         except BaseException:
             tx._rollback()
             raise
+        finally:
+            self._open_tx = None
+        return bool(tx._ops)
 
     def _append(self, journal: _Journal, ops: list[str]) -> None:
         line = ("[" + ",".join(ops) + "]\n").encode()
@@ -361,6 +382,10 @@ class DocumentStore:
         if journal is None:
             return
         with self._lock:
+            if self._open_tx is not None:
+                # inside this thread's own transaction: caught up already, and taking the shared
+                # lock here would downgrade (then drop) the exclusive one we hold
+                return
             journal.reopen_after_fork()
             status = os.fstat(journal.log_fd)
             if status.st_nlink > 0 and status.st_size <= journal.offset:
@@ -422,18 +447,19 @@ class DocumentStore:
         """Load snapshot and journal; repair what a crash may have left. Exclusive lock held."""
         journal = self._journal
         assert journal is not None
-        snapshot_generation = self._load_snapshot(journal)
+        snapshot_generation, covered = self._load_snapshot(journal)
         log_path = journal.path(JOURNAL)
         if log_path.exists():
             fd = os.open(log_path, os.O_RDWR | os.O_APPEND)
             generation, start = self._read_header(fd)
+            journal.log_fd, journal.generation, journal.offset = fd, generation, start
             if generation < snapshot_generation:
-                # The snapshot was renamed in but the journal was not replaced: it is contained
-                # in the snapshot already.
-                os.close(fd)
-                self._new_journal(journal, snapshot_generation)
+                # A compaction renamed its snapshot in but died before starting a new journal;
+                # other workers may have gone on appending to this one. The snapshot holds it up
+                # to the offset it records: replay the rest, then fold everything properly.
+                self._replay_from(fd, covered.get(generation, start), cut_torn_tail=True)
+                self._compact(generation=snapshot_generation)
             else:
-                journal.log_fd, journal.generation, journal.offset = fd, generation, start
                 self._replay_from(fd, start, cut_torn_tail=True)
         else:
             self._new_journal(journal, snapshot_generation)
@@ -448,21 +474,25 @@ class DocumentStore:
         journal.generation, journal.offset = generation, start
         self._replay_from(journal.log_fd, start, cut_torn_tail=False)
 
-    def _load_snapshot(self, journal: _Journal) -> int:
+    def _load_snapshot(self, journal: _Journal) -> tuple[int, dict[int, int]]:
+        """Load ``store.json``: its generation, and {journal generation: bytes it covers}."""
         path = journal.path(SNAPSHOT)
         if not path.exists():
-            return 0
+            return 0, {}
         try:
             text = path.read_text(encoding="utf-8")
-            generation = 0
+            meta: Doc = {}
             for table, doc_id, doc, doc_text in _snapshot_documents(text):
                 if table == META_TABLE:
-                    generation = int(doc.get("generation", 0))
+                    meta = doc
                 elif table in self._tables:
                     self._tables[table].put(int(doc_id), doc, doc_text)
-        except (OSError, ValueError) as exc:
+            generation = int(meta.get("generation", 0))
+            covered = {int(meta["journal_generation"]): int(meta["journal_offset"])} if (
+                "journal_generation" in meta) else {}
+        except (OSError, ValueError, TypeError) as exc:
             raise StoreError(f"cannot read the snapshot {path}: {exc}") from None
-        return generation
+        return generation, covered
 
     @staticmethod
     def _read_header(fd: int) -> tuple[int, int]:
@@ -494,14 +524,16 @@ class DocumentStore:
         """Fold the journal into a new snapshot (also done when the journal grows large)."""
         if self._journal is None:
             return
-        with self._lock, self._journal.locked(exclusive=True):
-            self._catch_up(cut_torn_tail=True)
-            self._compact()
+        with self._lock:
+            self._journal.reopen_after_fork()
+            with self._journal.locked(exclusive=True):
+                self._catch_up(cut_torn_tail=True)
+                self._compact()
 
-    def _compact(self) -> None:
+    def _compact(self, generation: int | None = None) -> None:
         journal = self._journal
         assert journal is not None
-        generation = journal.generation + 1
+        generation = generation if generation is not None else journal.generation + 1
         tmp = journal.path(SNAPSHOT + ".tmp")
         with open(tmp, "w", encoding="utf-8") as handle:
             # TinyDB's layout, written from the texts we hold: {"table": {"1": {...}, ...}, ...}
@@ -510,7 +542,9 @@ class DocumentStore:
                 handle.write(json.dumps(name) + ":{")
                 handle.write(",".join(f'"{doc_id}":{text}' for doc_id, text in table.texts.items()))
                 handle.write("},")
-            handle.write(f'{json.dumps(META_TABLE)}:{{"1":{{"generation":{generation}}}}}}}')
+            meta = {"generation": generation, "journal_generation": journal.generation,
+                    "journal_offset": journal.offset}
+            handle.write(f'{json.dumps(META_TABLE)}:{{"1":{json.dumps(meta)}}}}}')
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, journal.path(SNAPSHOT))

@@ -249,3 +249,121 @@ def test_a_file_written_by_tinydb_itself_opens(tmp_path):
     assert store.recordings.count() == 3
     assert store.recordings.by_recording_id("RE2")["note"] == "ünïcode"
     assert len(store.recordings.for_call("CA1")) == 3
+
+
+def test_a_compaction_killed_after_the_snapshot_loses_no_later_write(tmp_path, monkeypatch):
+    """A compaction dying between snapshot and new journal keeps other workers' later writes."""
+    a, b = open_store(tmp_path), open_store(tmp_path)
+    for i in range(3):
+        with a.recordings.atomic() as changes:
+            changes.save(entry(f"e{i}", recording_id=f"RE{i}"))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed between the snapshot rename and the journal rename")
+
+    monkeypatch.setattr(a.documents, "_new_journal", killed)
+    with pytest.raises(KeyboardInterrupt):
+        a.documents.compact()
+    with b.recordings.atomic() as changes:  # worker B goes on, acknowledged
+        changes.save(entry("after", recording_id="RE-after"))
+    restarted = open_store(tmp_path)
+    assert restarted.recordings.by_recording_id("RE-after")["id"] == "after"
+    with pytest.raises(DuplicateError), restarted.recordings.atomic() as changes:
+        changes.save(entry("dup", recording_id="RE-after"))  # a redelivered callback
+    with b.recordings.atomic() as changes:  # B follows the repaired journal
+        changes.save(entry("later", recording_id="RE-later"))
+    assert {e["id"] for e in open_store(tmp_path).recordings.all()} == {"e0", "e1", "e2", "after", "later"}
+
+
+def test_a_child_forked_after_another_worker_compacted_stays_consistent(tmp_path):
+    """A store opened before fork keeps its journal offset right in the child after a compaction."""
+    import multiprocessing
+
+    parent = open_store(tmp_path)
+    with parent.recordings.atomic() as changes:
+        changes.save(entry("p", recording_id="RP"))
+    other = open_store(tmp_path)
+    other.documents.compact()
+    with other.recordings.atomic() as changes:
+        changes.save(entry("q", recording_id="RQ"))
+
+    def child() -> None:
+        with parent.recordings.atomic() as changes:
+            assert changes.by_recording_id("RQ")["id"] == "q"
+            changes.save(entry("c", recording_id="RC"))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+    fresh = open_store(tmp_path)
+    assert {e["recording_id"] for e in fresh.recordings.all()} == {"RP", "RQ", "RC"}
+
+
+def test_a_nested_transaction_joins_the_outer_one(store):
+    """A transaction opened inside another commits with it, and an error in either undoes both."""
+    with store.recordings.atomic() as outer:
+        outer.save(entry("outer"))
+        with store.recordings.atomic() as inner:
+            inner.save(entry("inner"))
+        assert store.recordings.get("inner") is not None  # reads inside see both
+    assert {e["id"] for e in store.recordings.all()} == {"outer", "inner"}
+    with pytest.raises(RuntimeError), store.recordings.atomic() as outer:
+        outer.save(entry("gone-outer"))
+        with store.recordings.atomic() as inner:
+            inner.save(entry("gone-inner"))
+        raise RuntimeError("boom")
+    assert {e["id"] for e in store.recordings.all()} == {"outer", "inner"}
+
+
+def test_a_nested_transaction_keeps_other_writers_out(tmp_path):
+    """While an outer transaction is open, another handle cannot commit, even after an inner one."""
+    import threading
+
+    a, b = open_store(tmp_path), open_store(tmp_path)
+    done = threading.Event()
+
+    def other_writer() -> None:
+        with b.recordings.atomic() as changes:
+            changes.save(entry("from-b"))
+        done.set()
+
+    with a.recordings.atomic() as outer:
+        outer.save(entry("outer"))
+        with a.recordings.atomic() as inner:
+            inner.save(entry("inner"))
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        assert not done.wait(0.3)  # b waits for a's lock
+        assert a.recordings.get("from-b") is None
+    thread.join(10)
+    assert done.is_set()
+    assert {e["id"] for e in open_store(tmp_path).recordings.all()} == {"outer", "inner", "from-b"}
+
+
+def test_a_failed_compaction_does_not_fail_the_committed_change(tmp_path, caplog):
+    """When the snapshot cannot be written the change still commits and the failure is logged."""
+    store = DocumentStore(tmp_path, [SPEC], compact_after_bytes=1)
+    (tmp_path / (SNAPSHOT + ".tmp")).mkdir()  # the temporary snapshot cannot be created
+    for key in ("a", "b"):
+        with store.transaction() as tx:
+            tx.insert("things", {"key": key})
+    assert "cannot compact" in caplog.text
+    assert DocumentStore(tmp_path, [SPEC]).count("things") == 2
+
+
+def test_a_short_journal_write_is_an_error_and_is_undone(tmp_path, monkeypatch):
+    """A journal write that lands only partly (disk full) raises, rolls back, and is cut off later."""
+    from storage import StoreError
+    import storage.documents as documents
+
+    store = DocumentStore(tmp_path, [SPEC])
+    real_write = documents.os.write
+    monkeypatch.setattr(documents.os, "write", lambda fd, data: real_write(fd, data[:5]))
+    with pytest.raises(StoreError, match="journal took 5"), store.transaction() as tx:
+        tx.insert("things", {"key": "lost"})
+    monkeypatch.setattr(documents.os, "write", real_write)
+    assert store.find_one("things", "key", "lost") is None
+    with DocumentStore(tmp_path, [SPEC]).transaction() as tx:
+        tx.insert("things", {"key": "kept"})
+    assert [d["key"] for _, d in DocumentStore(tmp_path, [SPEC]).all("things")] == ["kept"]
