@@ -39,9 +39,6 @@ class Kind:
         """Turn a decoded JSON value into what ``check`` expects (nested objects become instances)."""
         return value
 
-    def describe(self) -> str:
-        """A few words for documentation and error messages."""
-        raise NotImplementedError
 
 
 class Text(Kind):
@@ -54,10 +51,7 @@ class Text(Kind):
     def check(self, value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid(f"must be a string, not {type(value).__name__}")
-        try:
-            encoded = value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise Invalid("must be valid Unicode text (it has a lone surrogate)") from None
+        encoded = _utf8(value)
         if self.non_empty and not value.strip():
             raise Invalid("must not be empty")
         if self.max_chars is not None and len(value) > self.max_chars:
@@ -68,13 +62,13 @@ class Text(Kind):
                 raise Invalid(f"must be at most {self.max_bytes} bytes in UTF-8, has {size}")
         return value
 
-    def describe(self) -> str:
-        limits = []
-        if self.max_chars is not None:
-            limits.append(f"at most {self.max_chars} characters")
-        if self.max_bytes is not None:
-            limits.append(f"at most {self.max_bytes} bytes")
-        return "string" + (f" ({', '.join(limits)})" if limits else "")
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid("must be valid Unicode text (it has a lone surrogate)") from None
 
 
 class Pattern(Text):
@@ -91,12 +85,14 @@ class Pattern(Text):
             raise Invalid(f"must be {self.meaning}")
         return value
 
-    def describe(self) -> str:
-        return self.meaning
+
+
+#: The largest integer an attribute takes: FreeClimb's numbers are 32-bit on its side.
+INT_MAX = 2**31 - 1
 
 
 class Integer(Kind):
-    def __init__(self, *, minimum: int | None = None, maximum: int | None = None) -> None:
+    def __init__(self, *, minimum: int | None = None, maximum: int | None = INT_MAX) -> None:
         self.minimum = minimum
         self.maximum = maximum
 
@@ -107,8 +103,6 @@ class Integer(Kind):
         _check_range(value, self.minimum, self.maximum)
         return value
 
-    def describe(self) -> str:
-        return "integer" + _range_words(self.minimum, self.maximum)
 
 
 class Number(Kind):
@@ -124,28 +118,16 @@ class Number(Kind):
         _check_range(value, self.minimum, self.maximum)
         return value
 
-    def describe(self) -> str:
-        return "number" + _range_words(self.minimum, self.maximum)
 
 
 def _check_range(value: float, minimum: float | None, maximum: float | None) -> None:
-    if minimum is not None and maximum is not None and not minimum <= value <= maximum:
+    documented = maximum is not None and maximum != INT_MAX  # a range FreeClimb documents
+    if minimum is not None and documented and not minimum <= value <= maximum:
         raise Invalid(f"must be between {minimum} and {maximum}")
     if minimum is not None and value < minimum:
         raise Invalid("must not be negative" if minimum == 0 else f"must be at least {minimum}")
     if maximum is not None and value > maximum:
         raise Invalid(f"must be at most {maximum}")
-
-
-def _range_words(minimum: float | None, maximum: float | None) -> str:
-    if minimum is not None and maximum is not None:
-        return f" {minimum}-{maximum}"
-    if minimum is not None:
-        return f" >= {minimum}"
-    if maximum is not None:
-        return f" <= {maximum}"
-    return ""
-
 
 class Boolean(Kind):
     def check(self, value: Any) -> bool:
@@ -153,8 +135,6 @@ class Boolean(Kind):
             raise Invalid(f"must be true or false, not {type(value).__name__}")
         return value
 
-    def describe(self) -> str:
-        return "boolean"
 
 
 class OneOf(Kind):
@@ -168,24 +148,27 @@ class OneOf(Kind):
             raise Invalid(f"must be one of {', '.join(self.values)}")
         return value
 
-    def describe(self) -> str:
-        return "one of " + ", ".join(self.values)
 
 
 class Url(Text):
     """An absolute URL: FreeClimb fetches or posts to it, so a relative path can never work."""
 
     def __init__(self, schemes: tuple[str, ...] | None = ("http", "https"), *,
-                 ports: tuple[int, ...] | None = None) -> None:
-        """``schemes=None`` accepts any scheme (a gRPC location is a URI of its own kind)."""
+                 ports: tuple[int, ...] | None = None, freeclimb_paths: bool = False) -> None:
+        """``schemes=None`` accepts any scheme (a gRPC location is a URI of its own kind);
+        ``freeclimb_paths`` also accepts a path of FreeClimb's own API (``/Accounts/...``), the
+        form some record webhooks give a recordingUrl in, which Play takes as it is."""
         super().__init__(max_bytes=2048, non_empty=True)
         self.schemes = schemes
         self.ports = ports
+        self.freeclimb_paths = freeclimb_paths
 
     def check(self, value: Any) -> str:
         value = super().check(value)
         if any(ch.isspace() for ch in value):
             raise Invalid("must be an absolute URL without spaces")
+        if self.freeclimb_paths and value.startswith("/Accounts/"):
+            return value
         try:
             parts = urlsplit(value)
             port = parts.port
@@ -195,13 +178,12 @@ class Url(Text):
             if not parts.scheme or not parts.hostname:
                 raise Invalid("must be an absolute URI with a host")
         elif parts.scheme.lower() not in self.schemes or not parts.hostname:
-            raise Invalid(f"must be an absolute {' or '.join(self.schemes)} URL")
+            raise Invalid(f"must be an absolute {' or '.join(self.schemes)} URL"
+                          + (" or a FreeClimb /Accounts/... path" if self.freeclimb_paths else ""))
         if self.ports is not None and port is not None and port not in self.ports:
             raise Invalid(f"must use port {' or '.join(map(str, self.ports))}")
         return value
 
-    def describe(self) -> str:
-        return f"absolute {'/'.join(self.schemes)} URL" if self.schemes else "absolute URI"
 
 
 class StringList(Kind):
@@ -211,13 +193,12 @@ class StringList(Kind):
         for item in value:
             if not isinstance(item, str):
                 raise Invalid(f"must be a list of strings; has a {type(item).__name__}")
+            _utf8(item)
         return tuple(value)
 
     def to_wire(self, value: tuple[str, ...]) -> list[str]:
         return list(value)
 
-    def describe(self) -> str:
-        return "list of strings"
 
 
 class JsonObject(Kind):
@@ -230,7 +211,10 @@ class JsonObject(Kind):
     def check(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise Invalid(f"must be an object with string keys, not {type(value).__name__}")
-        return _json_copy(value)
+        try:
+            return _json_copy(value)
+        except RecursionError:
+            raise Invalid("is nested too deeply") from None
 
     def read(self, value: dict[str, Any]) -> dict[str, Any]:
         return _json_copy(value)
@@ -238,12 +222,13 @@ class JsonObject(Kind):
     def to_wire(self, value: dict[str, Any]) -> dict[str, Any]:
         return _json_copy(value)
 
-    def describe(self) -> str:
-        return "JSON object"
 
 
 def _json_copy(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        _utf8(value)
+        return value
+    if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -254,6 +239,8 @@ def _json_copy(value: Any) -> Any:
     if isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
             raise Invalid("must have string keys")
+        for key in value:
+            _utf8(key)
         return {key: _json_copy(item) for key, item in value.items()}
     raise Invalid(f"must hold only JSON values; has a {type(value).__name__}")
 
@@ -277,8 +264,6 @@ class Nested(Kind):
             raise Invalid(f"must be an object, not {json_type(value)}")
         return self.struct.from_wire_attributes(value)
 
-    def describe(self) -> str:
-        return self.struct.__name__
 
 
 class Prompts(Kind):
@@ -308,8 +293,6 @@ class Prompts(Kind):
             raise Invalid(f"must be an array of commands, not {json_type(value)}")
         return [parse_command(item, location=f".prompts[{i}]") for i, item in enumerate(value)]
 
-    def describe(self) -> str:
-        return "list of Say, Play or Pause"
 
 
 def json_type(value: Any) -> str:

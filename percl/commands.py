@@ -85,7 +85,7 @@ class Play(Command):
     """Play an audio file (any URL FreeClimb can fetch, a recordingUrl included)."""
 
     nestable = True
-    file = Attr(Url(), required=True)
+    file = Attr(Url(freeclimb_paths=True), required=True)
     loop = Attr(Integer(minimum=0))
     privacy_mode = Attr(Boolean())
 

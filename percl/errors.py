@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 _MISSING = object()
-_MAX_SHOWN = 60
+
+class _Short(reprlib.Repr):
+    """Error messages show a short form of the value: long strings and deep structures cut."""
+
+    def repr_str(self, value: str, level: int) -> str:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:55] + "...'"
+
+
+_SHORT = _Short()
+_SHORT.maxother = 60
+_SHORT.maxlevel = 3
 
 
 def show_value(value: Any) -> str:
-    """A short repr for error messages: long strings and lists are cut, never dumped whole."""
-    text = repr(value)
-    if len(text) > _MAX_SHOWN:
-        text = text[: _MAX_SHOWN - 5] + "...'" if isinstance(value, str) else text[: _MAX_SHOWN - 3] + "..."
-    return text
+    return _SHORT.repr(value)
 
 
 class PerclError(ValueError):

@@ -146,6 +146,9 @@ def check(document: Any) -> list[PerclError]:
     return _read(document)[1]
 
 
+_TOO_DEEP = "not valid PerCL: commands are nested too deeply"
+
+
 def _read(document: Any) -> tuple[Script | None, list[PerclError]]:
     if not isinstance(document, list):
         return None, [PerclError(f"a PerCL script is a JSON array of commands, not {json_type(document)}")]
@@ -158,6 +161,9 @@ def _read(document: Any) -> tuple[Script | None, list[PerclError]]:
             command = parse_command(element, location=f"[{index}]")
         except PerclError as exc:
             problems.append(exc)
+            continue
+        except RecursionError:  # prompts inside prompts, hundreds deep
+            problems.append(PerclError(_TOO_DEEP, location=f"[{index}]"))
             continue
         try:
             script.append(command)

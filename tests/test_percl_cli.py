@@ -85,7 +85,7 @@ def test_problem_line_names_a_nested_prompt_by_its_location(tmp_path: Path) -> N
     result = run_check(str(path))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        f"{path}: script[0].prompts[1] Play.file: must be an absolute http or https URL (got 'menu.wav')"
+        f"{path}: script[0].prompts[1] Play.file: must be an absolute http or https URL or a FreeClimb /Accounts/... path (got 'menu.wav')"
     ]
 
 

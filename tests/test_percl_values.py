@@ -48,3 +48,55 @@ def test_documents_python_cannot_read_are_refused_as_perclerror(text):
     """A huge integer or absurd nesting gives PerclError, never a ValueError or RecursionError."""
     with pytest.raises(PerclError, match="not valid"):
         Script.from_json(text)
+
+
+def test_play_takes_a_freeclimb_recording_path_as_it_is():
+    """A recordingUrl given as FreeClimb API path (/Accounts/...) plays as-is; other paths do not."""
+    from percl import Play
+
+    play = Play("/Accounts/AC1/Recordings/RE1/Download")
+    assert play.to_wire() == {"Play": {"file": "/Accounts/AC1/Recordings/RE1/Download"}}
+    sdk_accepts(play.to_wire())
+    with pytest.raises(PerclError, match="FreeClimb /Accounts/"):
+        Play("/recordings/RE1.wav")
+
+
+def test_integers_beyond_32_bits_are_refused():
+    """An integer FreeClimb's 32-bit fields cannot hold is refused."""
+    from percl import Pause
+
+    assert Pause(2**31 - 1).length == 2**31 - 1
+    with pytest.raises(PerclError, match="at most 2147483647"):
+        Pause(2**31)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: TTSEngine(parameters={"v": "\udc80"}),
+    lambda: TTSEngine(parameters={"\udc80": 1}),
+    lambda: __import__("percl").AudioStream("grpcs://s.example.com", meta_data=["\udc80"]),
+], ids=["parameter-value", "parameter-key", "meta-data"])
+def test_strings_anywhere_must_be_encodable(build):
+    """A lone surrogate in engine parameters or AudioStream metaData is refused when built."""
+    with pytest.raises(PerclError, match="lone surrogate"):
+        build()
+
+
+def test_deeply_nested_values_are_refused_not_crashed():
+    """Parameters or prompts nested hundreds deep give PerclError, never RecursionError."""
+    import percl
+
+    deep: dict = {}
+    level = deep
+    for _ in range(3000):
+        level["a"] = {}
+        level = level["a"]
+    with pytest.raises(PerclError, match="nested too deeply"):
+        TTSEngine(parameters=deep)
+    document = {"GetDigits": {"actionUrl": "https://a.example"}}
+    level = document
+    for _ in range(600):
+        inner = {"GetDigits": {"actionUrl": "https://a.example"}}
+        level["GetDigits"]["prompts"] = [inner]
+        level = inner
+    problems = percl.check([document])
+    assert [str(p) for p in problems] == ["script[0]: not valid PerCL: commands are nested too deeply"]
