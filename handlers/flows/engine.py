@@ -108,7 +108,12 @@ class FlowEngine:
             if payload["request_type"] not in allowed:
                 raise FlowWebhookError(400, f"requestType: {payload['request_type']!r} does not "
                                        f"answer a {waiting['kind']} (expected {sorted(allowed)[0]!r})")
-            flow, node = self._node(activeflow, waiting["node"])
+            try:
+                flow, node = self._node(activeflow, waiting["node"])
+            except _Broken as exc:
+                activeflow["seq"] += 1
+                return self._finish(activeflow, self._fail(activeflow, exc, []), payload, seq,
+                                    started, changes)
             call = Call.from_webhook(payload).filled_from_variables(activeflow["variables"])
             target = self._after_wait(activeflow, node, payload)
             run = self._continue(activeflow, flow, target, changes, urls, call)
@@ -140,7 +145,12 @@ class FlowEngine:
                 if not any(step.get("resumed") == seq for step in activeflow["executed_actions"]):
                     raise FlowWebhookError(409, f"step {seq} of this activeflow was never waited on")
                 return _answer_of(activeflow, resumed=seq)
-            flow, node = self._node(activeflow, waiting["node"])
+            try:
+                flow, node = self._node(activeflow, waiting["node"])
+            except _Broken as exc:
+                activeflow["seq"] += 1
+                return self._finish(activeflow, self._fail(activeflow, exc, []), payload, seq,
+                                    started, changes)
             waiting["polls"] += 1
             if waiting["outcome"] is None and waiting["polls"] > waiting["max_polls"]:
                 waiting["outcome"] = "no_answer"  # FreeClimb never told us: stop waiting
@@ -193,24 +203,25 @@ class FlowEngine:
         waiting = activeflow["waiting"]
         if seq is None or waiting is None or waiting["seq"] != seq:
             return _answer_of(activeflow, resumed=seq) if seq is not None else None
-        flow, node = self._node(activeflow, waiting["node"])
         variables = activeflow["variables"]
         variables.update({"recording.id": entry["recording_id"], "recording.url": entry["recording_url"],
                           "recording.duration": entry["duration_sec"], "recording.size": entry["recording_size"]})
         if activeflow["call_ended"]:
             # The caller is gone: FreeClimb will not run more PerCL. The recording is kept and
             # the activeflow ends here.
-            run = _Run([percl.Hangup()], [])
-            activeflow["status"], activeflow["waiting"] = "ended", None
-            return self._finish(activeflow, run, payload, seq, started, changes)
+            activeflow["seq"] += 1
+            activeflow.update(status="ended", waiting=None, tm_end=timestamp(self.clock()))
+            return self._finish(activeflow, _Run([percl.Hangup()], []), payload, seq, started, changes)
+        try:
+            flow, node = self._node(activeflow, waiting["node"])
+        except _Broken as exc:
+            activeflow["seq"] += 1
+            return self._finish(activeflow, self._fail(activeflow, exc, []), payload, seq, started,
+                                changes)
         on_end = node.params.get("on_end")
         call = Call.from_webhook(payload).filled_from_variables(variables)
-        if on_end:
-            next_flow = self.flows.flows[on_end]
-            activeflow["flow_id"], activeflow["flow_name"] = next_flow.id, next_flow.name
-            run = self._run(activeflow, next_flow, next_flow.start, changes, urls, call)
-        else:
-            run = self._run(activeflow, flow, node.next, changes, urls, call)
+        target = Target(flow=on_end) if on_end else Target(node=node.next)
+        run = self._continue(activeflow, flow, target, changes, urls, call)
         return self._finish(activeflow, run, payload, seq, started, changes)
 
     def call_ended(self, call_id: str, payload: dict[str, Any]) -> None:
@@ -226,6 +237,12 @@ class FlowEngine:
             waiting = activeflow["waiting"]
             if activeflow["status"] != "ended" and (waiting is None or waiting["kind"] != "record"):
                 activeflow.update(status="ended", waiting=None, tm_end=now)
+                if waiting is not None:
+                    # a callback for the abandoned wait may still come: it gets this answer
+                    activeflow["seq"] += 1
+                    self._finish(activeflow, _Run([percl.Hangup()], []), payload, waiting["seq"],
+                                 time.perf_counter(), changes)
+                    return
             changes.activeflows.save(activeflow)
 
     # --- running ----------------------------------------------------------------------------
@@ -237,16 +254,23 @@ class FlowEngine:
             raise _Broken(f"flow {activeflow['flow_name']!r} no longer has action {node_id!r}")
         return flow, flow.nodes[node_id]
 
+    def _flow(self, name: str) -> Flow:
+        flow = self.flows.flows.get(name)
+        if flow is None:  # the flow files changed under a live call
+            raise _Broken(f"there is no flow {name!r} any more")
+        return flow
+
     def _continue(self, activeflow: dict[str, Any], flow: Flow, target: Target | None,
                   changes: Changes, urls: Urls, call: Call) -> _Run:
-        if target is None:
-            return self._run(activeflow, flow, None, changes, urls, call)
-        if target.flow is not None:
-            flow = self.flows.flows[target.flow]
-            activeflow["flow_id"], activeflow["flow_name"] = flow.id, flow.name
-            return self._run(activeflow, flow, flow.start if target.node is None else
-                             flow.labels[target.node], changes, urls, call)
-        return self._run(activeflow, flow, target.node, changes, urls, call)
+        try:
+            if target is not None and target.flow is not None:
+                flow = self._flow(target.flow)
+                activeflow["flow_id"], activeflow["flow_name"] = flow.id, flow.name
+                return self._run(activeflow, flow, flow.start, changes, urls, call)
+        except _Broken as exc:
+            activeflow["seq"] += 1
+            return self._fail(activeflow, exc, [])
+        return self._run(activeflow, flow, None if target is None else target.node, changes, urls, call)
 
     def _run(self, activeflow: dict[str, Any], flow: Flow, node_id: str | None,
              changes: Changes, urls: Urls, call: Call) -> _Run:
@@ -261,7 +285,9 @@ class FlowEngine:
                     run.commands.append(percl.Hangup())
                     activeflow["status"] = "ended"
                     break
-                node = flow.nodes[node_id]
+                node = flow.nodes.get(node_id)
+                if node is None:
+                    raise _Broken(f"flow {flow.name!r} has no action {node_id!r} any more")
                 run.actions.append(f"{flow.name}:{node.id}")
                 activeflow["current_action"] = node.id
                 step = self._step(activeflow, flow, node, seq, changes, urls, call, run)
@@ -273,14 +299,27 @@ class FlowEngine:
                               "caller: the flow loops")
             percl.Script(run.commands)  # the order rules, checked before FreeClimb sees it
         except (_Broken, percl.PerclError) as exc:
-            log.error("activeflow %s (flow %s) failed at %s: %s", activeflow["id"],
-                      activeflow["flow_name"], activeflow["current_action"], exc)
-            activeflow.update(status="ended", waiting=None, error=str(exc))
-            spoken = [c for c in run.commands if not c.terminal]
-            run.commands = spoken + [percl.Say(SORRY), percl.Hangup()]
+            # what was said before an action FreeClimb would refuse is still worth hearing; what
+            # a loop said, two hundred times over, is not
+            said = [c for c in run.commands if not c.terminal] if isinstance(exc, percl.PerclError) else []
+            return self._fail(activeflow, exc, run.actions, said)
         if activeflow["status"] == "ended":
             activeflow["tm_end"] = timestamp(self.clock())
         return run
+
+    def _fail(self, activeflow: dict[str, Any], exc: Exception, actions: list[str],
+              said: list[percl.Command] | None = None) -> _Run:
+        """End the call politely when the flow cannot go on; the reason goes to the log."""
+        if isinstance(exc, percl.PerclError):
+            # not str(exc): its value could be a caller's number or words, which logs never hold
+            reason = f"{exc.command}.{exc.attribute}: {exc.reason}" if exc.attribute else exc.reason
+        else:
+            reason = str(exc)
+        log.error("activeflow %s (flow %s) failed at %s: %s", activeflow["id"],
+                  activeflow["flow_name"], activeflow["current_action"], reason)
+        activeflow.update(status="ended", waiting=None, error=reason,
+                          tm_end=timestamp(self.clock()))
+        return _Run([*(said or []), percl.Say(SORRY), percl.Hangup()], actions)
 
     def _step(self, activeflow: dict[str, Any], flow: Flow, node: Node, seq: int,
               changes: Changes, urls: Urls, call: Call, run: _Run) -> tuple[Flow, str | None] | None:
@@ -296,8 +335,8 @@ class FlowEngine:
         elif kind == "pause":
             run.commands.append(percl.Pause(node.params["length"]))
         elif kind == "set":
-            activeflow["variables"].update(
-                {name: templates.render(value, values) for name, value in node.params["values"].items()})
+            for name, value in node.params["values"].items():  # in order: later ones see earlier
+                values[name] = templates.render(value, values)
         elif kind == "sms":
             run.commands.append(percl.Sms(to=text("to"), from_=templates.render(
                 node.params.get("from", "{{ call.to }}"), values), text=text("text")))
@@ -312,10 +351,12 @@ class FlowEngine:
             activeflow["status"] = "ended"
             return None
         elif kind == "goto":
-            target_flow = self.flows.flows[node.params["flow"]] if "flow" in node.params else flow
+            target_flow = self._flow(node.params["flow"]) if "flow" in node.params else flow
             if target_flow is not flow:
                 activeflow["flow_id"], activeflow["flow_name"] = target_flow.id, target_flow.name
             action = node.params.get("action")
+            if action and action not in target_flow.labels:
+                raise _Broken(f"flow {target_flow.name!r} has no action {action!r} any more")
             return target_flow, (target_flow.labels[action] if action else target_flow.start)
         elif kind == "branch":
             return self._resolve(flow, node, self._branch(node, values), activeflow)
@@ -369,7 +410,7 @@ class FlowEngine:
         if owner:
             entry.update(owner_type=owner["type"], owner_id=owner["id"])
         if params.get("on_end"):
-            entry["on_end_flow_id"] = self.flows.flows[params["on_end"]].id
+            entry["on_end_flow_id"] = self._flow(params["on_end"]).id
         changes.recordings.save(entry)
         activeflow["recordings"][entry_id] = seq
         return percl.RecordUtterance(urls.record(entry_id), **{
@@ -393,7 +434,10 @@ class FlowEngine:
             entered = (payload.get("recognition_result") or "").strip().lower()
             variables.update({"speech": entered, "confidence": payload.get("confidence")})
             silent = payload.get("reason") in ("noInput", "NO_INPUT") or not entered
+        free_form = not any(name.startswith("option:") for name in node.branches)
         chosen = node.branches.get(f"option:{entered}")
+        if chosen is None and free_form and not silent:
+            chosen = Target(node=node.next)  # a menu without options takes whatever is entered
         attempts = activeflow["attempts"]
         if chosen is not None:
             attempts.pop(node.id, None)
@@ -434,7 +478,7 @@ class FlowEngine:
                  activeflow: dict[str, Any]) -> tuple[Flow, str | None]:
         target = node.branches.get(branch, Target(node=node.next))
         if target.flow is not None:
-            flow = self.flows.flows[target.flow]
+            flow = self._flow(target.flow)
             activeflow["flow_id"], activeflow["flow_name"] = flow.id, flow.name
             return flow, flow.start
         return flow, target.node
