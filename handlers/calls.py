@@ -25,6 +25,10 @@ from storage.recordings import (
 NAMESPACE = uuid.UUID("6f1d3c52-7d0e-4a53-9b64-2f0e8a1c5b7d")
 
 
+class WrongCall(Exception):
+    """A webhook naming a call other than the one its URL belongs to."""
+
+
 def derived_id(kind: str, freeclimb_id: str | None) -> str:
     if not freeclimb_id:
         return NIL_UUID
@@ -119,6 +123,8 @@ def complete_recording(changes: RecordingChanges, entry_id: str, payload: dict[s
         return entry
     call = Call.from_webhook(payload)
     entry = changes.get(entry_id)
+    if entry is not None and entry.get("call_id") not in (None, call.call_id):
+        raise WrongCall(f"callId: recording entry {entry_id} belongs to another call")
     if entry is None or entry.get("recording_id") not in (None, payload["recording_id"]):
         entry = blank_entry(entry_id if entry is None else str(uuid.uuid4()), now)
         entry["tm_start"] = _started(now, payload.get("recording_duration_sec"))
@@ -144,7 +150,10 @@ def _started(now: str, duration_sec: int | None) -> str:
     if not duration_sec:
         return now
     end = datetime.strptime(now, TIME_FORMAT).replace(tzinfo=UTC)
-    return timestamp(end - timedelta(seconds=duration_sec))
+    try:
+        return timestamp(end - timedelta(seconds=duration_sec))
+    except OverflowError:  # a duration no recording has: keep the end as the start
+        return now
 
 
 def call_status(recordings: RecordingRepository, payload: dict[str, Any], now: str) -> None:

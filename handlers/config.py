@@ -6,11 +6,13 @@ shown), rather than failing on the first phone call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from percl import KEYS, LANGUAGES
+from percl.attributes import Invalid, Url
 
 
 class ConfigError(Exception):
@@ -45,7 +47,7 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: int) -> i
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < minimum:
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < minimum:  # ASCII: isdigit takes "²"
         raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
     return int(raw)
 
@@ -66,15 +68,24 @@ def _base_url(env: Mapping[str, str]) -> str | None:
     if not raw:
         return None
     parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    try:
+        Url().check(raw)  # the rule every URL the app puts in PerCL must pass
+        usable = not (parts.query or parts.fragment)
+    except Invalid:
+        usable = False
+    if not usable:
         raise ConfigError(f"PUBLIC_BASE_URL must be an absolute http(s) URL such as "
                           f"https://abc.ngrok.app, got {raw!r}")
     return raw.rstrip("/")
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
-    secrets = tuple(part.strip() for part in env.get("FREECLIMB_SIGNING_SECRET", "").split(",")
-                    if part.strip())
+    raw_secrets = env.get("FREECLIMB_SIGNING_SECRET", "")
+    secrets = tuple(part.strip() for part in raw_secrets.split(",") if part.strip())
+    if raw_secrets.strip() and not secrets:
+        # set to something (",", " , ") that holds no secret: a typo, not a wish to run open
+        raise ConfigError("FREECLIMB_SIGNING_SECRET is set but holds no secret; leave it unset to "
+                          "run without verifying webhooks")
     language = env.get("VOICEMAIL_LANGUAGE", "").strip() or None
     if language is not None and language not in LANGUAGES:
         raise ConfigError(f"VOICEMAIL_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {language!r}")

@@ -101,7 +101,8 @@ class RecordSchema(CallWebhookSchema):
     recording_size = WholeNumber(load_default=None, allow_none=True)
     recording_format = fields.String(load_default="audio/wav", allow_none=True,
                                      validate=validate.OneOf(WAV_FORMATS))
-    recording_duration_sec = WholeNumber(load_default=None, allow_none=True)
+    recording_duration_sec = WholeNumber(load_default=None, allow_none=True,
+                                         validate=validate.Range(max=7 * 24 * 3600))
     term_reason = fields.String(load_default=None, allow_none=True)
     privacy_mode = Flag(load_default=False)
 

@@ -28,9 +28,9 @@ from handlers.schemas import (
     first_problem,
 )
 from percl import Hangup, Script
+from percl.attributes import Invalid, Url
 from storage import Store
 from handlers.signatures import HEADER, SignatureError, verify
-from storage.recordings import timestamp
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,10 @@ def _decode_body() -> dict[str, Any]:
             raise BadWebhook(400, "invalid_body", "the body is not valid JSON") from None
         if not isinstance(data, dict):
             raise BadWebhook(400, "invalid_body", "the JSON body must be an object")
+        for key, value in data.items():
+            if not _encodable(key) or not _encodable(value):
+                # JSON may escape lone surrogates ("\ud800"); they are not text anywhere else
+                raise BadWebhook(400, "invalid_webhook", f"{key}: is not valid Unicode text")
         return data
     if mimetype == "application/x-www-form-urlencoded":
         if _BAD_ESCAPE.search(body):
@@ -95,6 +99,20 @@ def _decode_body() -> dict[str, Any]:
     raise BadWebhook(415, "unsupported_media_type",
                      "send application/json or application/x-www-form-urlencoded, not "
                      f"{mimetype or 'no Content-Type'}")
+
+
+def _encodable(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    return True
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -125,7 +143,15 @@ def _read(schema: Schema, request_type: str) -> dict[str, Any]:
 
 def _urls() -> calls.Urls:
     settings = current_app.config["SETTINGS"]
-    return calls.Urls(settings.public_base_url or request.host_url.rstrip("/"))
+    if settings.public_base_url:
+        return calls.Urls(settings.public_base_url)
+    base = request.host_url.rstrip("/")
+    try:
+        Url().check(base + "/")
+    except Invalid:
+        raise BadWebhook(400, "invalid_host", "the Host header does not make a URL FreeClimb "
+                         "could call back; set PUBLIC_BASE_URL") from None
+    return calls.Urls(base)
 
 
 def _engine() -> FlowEngine:
@@ -158,9 +184,14 @@ def record(entry_id: str) -> Response:
     if not calls.is_entry_id(entry_id):
         raise BadWebhook(404, "not_found", f"no recording entry can have the id {entry_id!r}")
     payload = _read(_record_schema, "record")
-    with _store().atomic() as changes:
-        entry = calls.complete_recording(changes.recordings, entry_id, payload, timestamp())
-        script = _engine().recording_ended(entry, payload, changes, _urls())
+    urls = _urls()
+    engine = _engine()
+    try:
+        with _store().atomic() as changes:
+            entry = calls.complete_recording(changes.recordings, entry_id, payload, engine.now())
+            script = engine.recording_ended(entry, payload, changes, urls)
+    except calls.WrongCall as exc:
+        raise BadWebhook(400, "invalid_webhook", str(exc)) from None
     # a recording no flow waits for (made outside a flow, or its activeflow is gone): end politely
     return percl_response(script if script is not None else Script(Hangup()))
 
@@ -194,7 +225,7 @@ def transfer_leg(activeflow_id: str, seq: int, leg: str) -> Response:
 @webhooks.post("/status")
 def status() -> tuple[str, int]:
     payload = _read(_status_schema, "callStatus")
-    calls.call_status(_store().recordings, payload, timestamp())
+    calls.call_status(_store().recordings, payload, _engine().now())
     if payload.get("call_status") in CALL_ENDED:
         _engine().call_ended(payload["call_id"], payload)
     return "", 204

@@ -604,3 +604,20 @@ def test_public_base_url_wins_over_the_request_host(tmp_path):
 def recordings_activeflow(client, call_id):
     """The id of the activeflow the app keeps for ``call_id``."""
     return client.application.extensions["store"].activeflows.for_call(call_id)["id"]
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"PUBLIC_BASE_URL": "https://voice.example.com:99999"}, "PUBLIC_BASE_URL"),
+    ({"PUBLIC_BASE_URL": "https://voice example.com"}, "PUBLIC_BASE_URL"),
+    ({"SIGNATURE_TOLERANCE_S": "\u00b2"}, "SIGNATURE_TOLERANCE_S"),
+    ({"FREECLIMB_SIGNING_SECRET": ","}, "FREECLIMB_SIGNING_SECRET"),
+    ({"FREECLIMB_SIGNING_SECRET": " , "}, "FREECLIMB_SIGNING_SECRET"),
+], ids=["port-out-of-range", "space-in-host", "superscript-digit", "comma-only", "blank-parts"])
+def test_settings_that_would_fail_later_stop_the_app(tmp_path, env, name):
+    """A base URL no PerCL could carry, a non-ASCII number or a secret list without a secret stop the app."""
+    from app import create_app
+    from handlers.config import ConfigError
+
+    config = {"DATA_DIR": str(tmp_path), "FREECLIMB_SIGNING_SECRET": SECRET, **env}
+    with pytest.raises(ConfigError, match=name):
+        create_app(config)

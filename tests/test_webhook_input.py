@@ -465,3 +465,56 @@ def test_a_foreign_request_type_is_named_even_without_a_recording_id(client, req
     response = post(client, path_of(answer[-1]["RecordUtterance"]["actionUrl"]), body)
     assert response.status_code == 400
     assert response.get_json()["message"].startswith("requestType")
+
+
+@pytest.mark.parametrize("field", ["callId", "from", "termReason"])
+def test_a_lone_surrogate_in_json_is_refused(client, recordings, field):
+    """A JSON string escaping a lone surrogate is refused 400 naming the field, on both backends' behalf."""
+    call_id = freeclimb_id("CA")
+    answer = post(client, "/freeclimb/voice", inbound_call(call_id)).get_json()
+    before = recordings.all()
+    body = {**record(call_id, freeclimb_id("RE")), field: "SURROGATE"}
+    if field == "callId":
+        body[field] = call_id + "SURROGATE"
+    raw = json.dumps(body).replace("SURROGATE", "\\ud800").encode()  # JSON's escape for U+D800
+    response = client.post(path_of(answer[-1]["RecordUtterance"]["actionUrl"]), data=raw,
+                           headers=signed_headers(raw, JSON))
+    assert response.status_code == 400
+    assert response.get_json()["message"].startswith(field)
+    assert recordings.all() == before
+
+
+def test_a_huge_duration_is_refused(client, recordings):
+    """A recordingDurationSec longer than a week is refused 400 naming it, never an overflow."""
+    call_id = freeclimb_id("CA")
+    body = record(call_id, freeclimb_id("RE"), recordingDurationSec=100_000_000_000)
+    response = post(client, f"/freeclimb/record/{__import__('uuid').uuid4()}", body)
+    assert response.status_code == 400
+    assert "recordingDurationSec" in response.get_json()["message"]
+
+
+def test_a_record_callback_for_another_call_is_refused(client, recordings):
+    """A record webhook naming another call than the entry's gets 400 and changes nothing."""
+    call_id = freeclimb_id("CA")
+    answer = post(client, "/freeclimb/voice", inbound_call(call_id)).get_json()
+    before = recordings.all()
+    response = post(client, path_of(answer[-1]["RecordUtterance"]["actionUrl"]),
+                    record(freeclimb_id("CA"), freeclimb_id("RE")))
+    assert response.status_code == 400
+    assert response.get_json()["message"].startswith("callId")
+    assert recordings.all() == before
+
+
+@pytest.mark.parametrize("host", ["x.example:99999", "a b"])
+def test_a_host_header_that_makes_no_url_is_refused(tmp_path, monkeypatch, host):
+    """Without PUBLIC_BASE_URL, a Host header that cannot make a callback URL gets 400, not 500."""
+    from app import create_app
+    from tests.freeclimb import SECRET
+
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    app = create_app({"DATA_DIR": str(tmp_path), "FREECLIMB_SIGNING_SECRET": SECRET})
+    raw, content_type = encode(inbound_call(freeclimb_id("CA")))
+    response = app.test_client().post("/freeclimb/voice", data=raw, headers={
+        **signed_headers(raw, content_type), "Host": host})
+    assert response.status_code == 400
+    assert "PUBLIC_BASE_URL" in response.get_json()["message"]

@@ -70,6 +70,10 @@ class FlowEngine:
         self.store = store
         self.clock = clock
 
+    def now(self) -> str:
+        """The engine's clock as a timestamp (tests move it; recordings and activeflows share it)."""
+        return timestamp(self.clock())
+
     # --- webhooks -------------------------------------------------------------------------
 
     def inbound_call(self, call: Call, payload: dict[str, Any], urls: Urls) -> percl.Script:
