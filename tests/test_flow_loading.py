@@ -385,7 +385,7 @@ FIELD_ERRORS = [
      "has a '{{' that is not closed"),
     # malformed placeholders
     ("placeholder-unclosed", {"say": "Hello {{ call.from"}, "text", "has a '{{' that is not closed"),
-    ("placeholder-empty", {"say": "Hello {{ }}"}, "text", "has a '{{' that is not closed"),
+    ("placeholder-empty", {"say": "Hello {{ }}"}, "text", "is not a placeholder of one name"),
     ("placeholder-in-prompt", {"menu": {"prompt": "Press {{ call.from"}}, "prompt", "not closed"),
     ("placeholder-in-phone", {"transfer": {"to": "{{ call.from"}}, "to", "not closed"),
 ]
@@ -869,3 +869,56 @@ def test_the_app_runs_the_flows_at_flows_path(start):
     assert app.extensions["flows"].default == "voicemail"
     assert "GetDigits" in answer(app, to="+13125550150")[-1]
     assert [next(iter(c)) for c in answer(app, to="+13125550199")] == ["Say", "RecordUtterance"]
+
+
+@pytest.mark.parametrize("action, field, reason", [
+    ({"say": "Hello {{ call.from call.to }}"}, "text", "not a placeholder of one name"),
+    ({"say": "Hello {{ 1 }}"}, "text", "not a placeholder of one name"),
+    ({"say": "Hello {{ call-from }}"}, "text", "not a placeholder of one name"),
+    ({"play": "not-a-url"}, "file", "absolute http or https URL"),
+    ({"say": "x" * 4097}, "text", "at most 4096 bytes"),
+    ({"menu": {"prompt": "é" * 2049, "options": {"1": [{"hangup": None}]}}}, "prompt", "at most 4096 bytes"),
+    ({"sms": {"to": "+13125550100", "text": "x" * 161}}, "text", "at most 160 characters"),
+    ({"record_call": "garbage"}, None, "takes no value"),
+    ({"menu": {"options": {"1": [{"hangup": None}], 1: [{"hangup": None}]}}}, "options['1']", "given twice"),
+    ({"speech_menu": {"grammar_file": "https://g.example/g.grxml",
+                      "options": {"Sales": [{"hangup": None}], "sales": [{"hangup": None}]}}},
+     "options['sales']", "given twice"),
+    ({"menu": {"options": {"1": 5}}}, "options['1']", "must be a list of actions or the name"),
+    ({"menu": {"options": {"1": "nowhere"}}}, "options['1']", "neither an action of this flow nor a flow"),
+    ({"branch": {"cases": [{"if": {"variable": "call.from", "equals": "x"}, "then": 5}]}},
+     "cases[0].then", "must be a list of actions or the name"),
+    ({"branch": {"cases": [{"if": {"variable": "call.from", "equals": "x"}, "then": "nowhere"}]}},
+     "cases[0].then", "neither an action of this flow nor a flow"),
+    ({"set": {"greeting": "Hello {{ nosuch }}"}}, "greeting", "which nothing sets"),
+    ({"branch": {"cases": [{"if": {"variable": "nosuch", "equals": "x"}, "then": [{"hangup": None}]}]}},
+     "cases[0].if.variable", "which nothing sets"),
+    ({"branch": {"cases": [{"if": {"time": {"timezone": "America"}}, "then": [{"hangup": None}]}]}},
+     "cases[0].if.time.timezone", "is not a time zone"),
+], ids=["two-names", "number", "dash", "play-not-url", "say-too-long", "prompt-too-long",
+        "sms-too-long", "record-call-value", "option-int-and-text", "speech-option-case",
+        "option-target-type", "option-target-missing", "case-then-type", "case-then-missing",
+        "set-unknown-placeholder", "condition-unknown-variable", "timezone-folder"])
+def test_what_would_fail_on_every_call_fails_at_load(tmp_path, action, field, reason):
+    """Fixed text FreeClimb would refuse, malformed placeholders and ambiguous options stop the load, named precisely."""
+    import yaml
+
+    path = tmp_path / "flows.yaml"
+    path.write_text(yaml.safe_dump({"flows": [{"name": "main", "actions": [{"say": "Hi"}, action]}]}))
+    with pytest.raises(FlowError) as caught:
+        load_flows(path)
+    assert caught.value.field == field
+    assert reason in caught.value.reason
+    assert caught.value.action.startswith("actions[1]")
+
+
+@pytest.mark.parametrize("document", [
+    "1: x\nfoo: y\n",
+    "flows:\n  - {name: a, actions: [], 1: x, foo: y}\n",
+], ids=["file", "flow"])
+def test_unknown_keys_of_mixed_types_are_reported(tmp_path, document):
+    """Unknown keys that mix numbers and words give a FlowError, not a TypeError."""
+    path = tmp_path / "flows.yaml"
+    path.write_text(document)
+    with pytest.raises(FlowError, match="unknown key"):
+        load_flows(path)

@@ -188,7 +188,7 @@ class _Loader:
             raise FlowError("must be a mapping with flows, numbers and/or default", file=name)
         unknown = set(document) - {"flows", "numbers", "default"}
         if unknown:
-            raise FlowError(f"unknown key {sorted(unknown)[0]!r}: a flow file holds flows, "
+            raise FlowError(f"unknown key {sorted(map(str, unknown))[0]!r}: a flow file holds flows, "
                             "numbers and default", file=name)
         flows = document.get("flows", [])
         if not isinstance(flows, list):
@@ -234,7 +234,7 @@ class _Loader:
                 raise FlowError("every flow needs a name (letters, digits, - and _)", file=file,
                                 flow=str(name) if name else None, field="name")
             if unknown:
-                raise FlowError(f"unknown key {sorted(unknown)[0]!r}", file=file, flow=name)
+                raise FlowError(f"unknown key {sorted(map(str, unknown))[0]!r}", file=file, flow=name)
             if name in names:
                 raise FlowError(f"a flow of this name is already in {names[name]}", file=file,
                                 flow=name, field="name")
@@ -340,6 +340,8 @@ class _FlowCompiler:
         if kind == "branch":
             return self.branch_params(raw, node_id, path, following)
         if not isinstance(raw, dict):
+            if kind in SHORTHAND and SHORTHAND[kind] is None and raw is not None:
+                raise _Bad(None, f"{kind} takes no value (write `{kind}:` alone)")
             if kind in SHORTHAND and (raw is not None or SHORTHAND[kind] is None):
                 raw = {} if SHORTHAND[kind] is None or raw is None else {SHORTHAND[kind]: raw}
             elif raw is None and not any(f.startswith("*") for f in FIELDS[kind]):
@@ -380,8 +382,23 @@ class _FlowCompiler:
                                 **{k: v for k, v in params.items() if k in GET_SPEECH_OPTIONS})
             elif kind == "goto" and not params:
                 raise _Bad(None, "goto needs an action name or flow")
+            # fixed text (no placeholders) is checked now, as FreeClimb would: a flow that would
+            # fail on every call does not load
+            fixed = {k: v for k, v in params.items()
+                     if not (isinstance(v, str) and templates.names_in(v))}
+            if kind == "say" and "text" in fixed:
+                percl.Say(**{k: v for k, v in fixed.items() if k in percl.Say.attributes})
+            elif kind == "play" and "file" in fixed:
+                percl.Play(**{k: v for k, v in fixed.items() if k in percl.Play.attributes})
+            elif kind in ("menu", "speech_menu", "transcribe") and "prompt" in fixed:
+                percl.Say(fixed["prompt"])
+            elif kind == "sms" and "text" in fixed:
+                percl.Sms.attributes["text"].kind.check(fixed["text"])
         except percl.PerclError as exc:
-            raise _Bad(exc.attribute, exc.reason) from None
+            field = {"Say.text": "prompt"}.get(f"{exc.command}.{exc.attribute}") if kind != "say" else None
+            raise _Bad(field or exc.attribute, exc.reason) from None
+        except Invalid as exc:
+            raise _Bad("text", str(exc)) from None
 
     def set_params(self, raw: Any) -> dict[str, Any]:
         if not isinstance(raw, dict) or not raw:
@@ -405,6 +422,9 @@ class _FlowCompiler:
                 if kind == "menu" and not re.fullmatch(r"[0-9*#]+", choice):
                     raise _Bad("options", f"{choice!r} is not a key sequence (0-9, * and #)")
                 name = f"option:{choice.lower() if kind == 'speech_menu' else choice}"
+                if name in found:
+                    raise _Bad(f"options[{choice!r}]", "is given twice (keys are compared as text"
+                               + (", ignoring case)" if kind == "speech_menu" else ")"))
                 found[name] = self.target(target, node_id, f"{path}[{choice!r}]", name, following)
             return found
         if kind in ("menu", "speech_menu") and key in ("timeout", "invalid"):
@@ -418,7 +438,7 @@ class _FlowCompiler:
             return Target(node=value, flow="?")
         if isinstance(value, list):
             return Target(node=self.block(value, path, f"{node_id}/{name}/", following))
-        raise _Bad(name.split(":")[0], "must be a list of actions or the name of an action or flow")
+        raise _Bad(_branch_field(name), "must be a list of actions or the name of an action or flow")
 
     def branch_params(self, raw: Any, node_id: str, path: str,
                       following: str | None) -> tuple[dict[str, Any], dict[str, Target]]:
@@ -489,10 +509,19 @@ def _time_window(raw: Any, where: str) -> dict[str, Any]:
     timezone = raw.get("timezone", "UTC")
     try:
         zoneinfo.ZoneInfo(str(timezone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
         raise _Bad(f"{where}.timezone", f"is not a time zone such as America/Chicago, got {timezone!r}") from None
     window["timezone"] = str(timezone)
     return window
+
+
+def _branch_field(name: str) -> str:
+    """A branch's internal name as the author wrote the field: "option:1" -> "options['1']"."""
+    if name.startswith("option:"):
+        return f"options[{name.removeprefix('option:')!r}]"
+    if name.startswith("case:"):
+        return f"cases[{name.removeprefix('case:')}].then"
+    return name
 
 
 def _known_names(flows: dict[str, Flow]) -> set[str]:
@@ -515,14 +544,16 @@ def _resolve(flow: Flow, flows: dict[str, Flow], known: set[str]) -> None:
 
     for node in flow.nodes.values():
         for key, value in node.params.items():
-            texts = list(value.values()) if key == "values" else [value] if isinstance(value, str) else []
-            for text in texts:
+            # a set action's values are named by their variables
+            texts = value.items() if key == "values" else [(key, value)] if isinstance(value, str) else []
+            for field, text in texts:
                 for name in templates.names_in(text):
                     if name not in known:
-                        raise error(node, f"uses {{{{ {name} }}}}, which nothing sets", key)
-        for condition in node.params.get("conditions", []):
+                        raise error(node, f"uses {{{{ {name} }}}}, which nothing sets", field)
+        for index, condition in enumerate(node.params.get("conditions", [])):
             if "variable" in condition and condition["variable"] not in known:
-                raise error(node, f"tests {condition['variable']}, which nothing sets", "cases")
+                raise error(node, f"tests {condition['variable']}, which nothing sets",
+                            f"cases[{index}].if.variable")
         if node.kind == "goto":
             target_flow = node.params.get("flow")
             if target_flow is not None and target_flow not in flows:
@@ -541,7 +572,7 @@ def _resolve(flow: Flow, flows: dict[str, Flow], known: set[str]) -> None:
                     node.branches[name] = Target(flow=target.node)
                 else:
                     raise error(node, f"{target.node!r} is neither an action of this flow nor a "
-                                "flow", name.split(":")[0])
+                                "flow", _branch_field(name))
 
 
 def load_flows(path: str | Path) -> FlowSet:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
-_BROKEN = re.compile(r"\{\{(?![^{}]*\}\})|\{\{\s*\}\}")
+_OPENED = re.compile(r"\{\{(.*?)(\}\}|$)", re.S)
 
 #: Names every call has, whatever the flow does.
 CALL_NAMES = frozenset({
@@ -24,10 +24,21 @@ PRODUCED_BY = {
 
 
 def names_in(text: str) -> list[str]:
-    """The placeholder names a text uses, in order; ValueError for a malformed ``{{``."""
-    if _BROKEN.search(text):
-        raise ValueError("has a '{{' that is not closed by '}}' around one name")
-    return PLACEHOLDER.findall(text)
+    """The placeholder names a text uses, in order; ValueError for a malformed ``{{ ... }}``.
+
+    Every ``{{`` must open a placeholder of one name (``{{ call.from }}``): otherwise the
+    caller would hear the braces.
+    """
+    names = []
+    for opened in _OPENED.finditer(text):
+        if not opened.group(2):
+            raise ValueError("has a '{{' that is not closed by '}}'")
+        placeholder = PLACEHOLDER.fullmatch(opened.group(0))
+        if placeholder is None:
+            raise ValueError(f"has {opened.group(0)[:40]!r}, which is not a placeholder of one "
+                             "name such as {{ call.from }}")
+        names.append(placeholder.group(1))
+    return names
 
 
 def render(text: str, values: Mapping[str, Any]) -> str:
