@@ -20,9 +20,6 @@ NOT_YET = "9999-01-01 00:00:00.000000"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 STATUSES = ("initiating", "recording", "stopping", "ended")
-REFERENCE_TYPES = ("call", "confbridge")
-OWNER_TYPES = ("", "agent")
-FORMATS = ("wav",)
 
 #: The Recording resource's fields, in its order.
 RESOURCE_FIELDS = (
