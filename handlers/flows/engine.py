@@ -105,9 +105,7 @@ class FlowEngine:
                 raise FlowWebhookError(400, "callId: this activeflow belongs to another call")
             waiting = activeflow["waiting"]
             if waiting is None or waiting["seq"] != seq:
-                if not any(step.get("resumed") == seq for step in activeflow["executed_actions"]):
-                    raise FlowWebhookError(409, f"step {seq} of this activeflow was never waited on")
-                return _answer_of(activeflow, resumed=seq)
+                return _replay(activeflow, seq)
             allowed = RESUMED_BY.get(waiting["kind"], set())
             if payload["request_type"] not in allowed:
                 raise FlowWebhookError(400, f"requestType: {payload['request_type']!r} does not "
@@ -115,9 +113,7 @@ class FlowEngine:
             try:
                 flow, node = self._node(activeflow, waiting["node"])
             except _Broken as exc:
-                activeflow["seq"] += 1
-                return self._finish(activeflow, self._fail(activeflow, exc, []), payload, seq,
-                                    started, changes)
+                return self._abandon(activeflow, exc, payload, seq, started, changes)
             call = Call.from_webhook(payload).filled_from_variables(activeflow["variables"])
             target = self._after_wait(activeflow, node, payload)
             run = self._continue(activeflow, flow, target, changes, urls, call)
@@ -146,15 +142,11 @@ class FlowEngine:
                 return self._dialled_leg(activeflow, waiting if current else None, seq, payload, urls,
                                          changes)
             if not current:
-                if not any(step.get("resumed") == seq for step in activeflow["executed_actions"]):
-                    raise FlowWebhookError(409, f"step {seq} of this activeflow was never waited on")
-                return _answer_of(activeflow, resumed=seq)
+                return _replay(activeflow, seq)
             try:
                 flow, node = self._node(activeflow, waiting["node"])
             except _Broken as exc:
-                activeflow["seq"] += 1
-                return self._finish(activeflow, self._fail(activeflow, exc, []), payload, seq,
-                                    started, changes)
+                return self._abandon(activeflow, exc, payload, seq, started, changes)
             waiting["polls"] += 1
             if waiting["outcome"] is None and waiting["polls"] > waiting["max_polls"]:
                 waiting["outcome"] = "no_answer"  # FreeClimb never told us: stop waiting
@@ -219,9 +211,7 @@ class FlowEngine:
         try:
             flow, node = self._node(activeflow, waiting["node"])
         except _Broken as exc:
-            activeflow["seq"] += 1
-            return self._finish(activeflow, self._fail(activeflow, exc, []), payload, seq, started,
-                                changes)
+            return self._abandon(activeflow, exc, payload, seq, started, changes)
         on_end = node.params.get("on_end")
         call = Call.from_webhook(payload).filled_from_variables(variables)
         target = Target(flow=on_end) if on_end else Target(node=node.next)
@@ -310,6 +300,12 @@ class FlowEngine:
         if activeflow["status"] == "ended":
             activeflow["tm_end"] = timestamp(self.clock())
         return run
+
+    def _abandon(self, activeflow: dict[str, Any], exc: _Broken, payload: dict[str, Any], seq: int,
+                 started: float, changes: Changes) -> percl.Script:
+        """Answer a webhook whose flow cannot go on: the apology, logged as a step of its own."""
+        activeflow["seq"] += 1
+        return self._finish(activeflow, self._fail(activeflow, exc, []), payload, seq, started, changes)
 
     def _fail(self, activeflow: dict[str, Any], exc: Exception, actions: list[str],
               said: list[percl.Command] | None = None) -> _Run:
@@ -517,6 +513,13 @@ def _loggable(payload: dict[str, Any]) -> dict[str, Any]:
     """The webhook as kept on the activeflow (what FreeClimb sent, parsed)."""
     return {("from" if key == "from_" else key): value for key, value in payload.items()
             if value is not None}
+
+
+def _replay(activeflow: dict[str, Any], seq: int) -> percl.Script:
+    """A duplicate or late webhook for step ``seq``: the answer it got the first time."""
+    if not any(step.get("resumed") == seq for step in activeflow["executed_actions"]):
+        raise FlowWebhookError(409, f"step {seq} of this activeflow was never waited on")
+    return _answer_of(activeflow, resumed=seq)
 
 
 def _answer_of(activeflow: dict[str, Any], resumed: int | None) -> percl.Script:
