@@ -1392,3 +1392,21 @@ def test_record_without_on_end_continues_with_the_next_action(make_app):
     check_ended(activeflow)
     assert activeflow["flow_name"] == "main"
     assert activeflow["variables"]["recording.url"] == recording_url(recording_id)
+
+
+def test_a_get_digits_posted_to_a_waiting_transfer_step_is_refused(make_app):
+    """A getDigits sent to the plain step URL of a transfer gets 400 naming requestType, not a 500."""
+    app = make_app("""
+    flows:
+      - name: main
+        actions:
+          - transfer: {to: "+13125550111", no_answer: [{hangup: }]}
+    """)
+    caller = Caller(app)
+    document = caller.dial()
+    dial_url = document[-1]["OutDial"]["actionUrl"]
+    step_url = dial_url.rsplit("/", 1)[0]
+    response = post(caller.client, path_of(step_url),
+                    {"requestType": "getDigits", "callId": caller.call_id, "digits": "1"})
+    assert response.status_code == 400
+    assert response.get_json()["message"].startswith("requestType")

@@ -108,8 +108,9 @@ class FlowEngine:
                 return _replay(activeflow, seq)
             allowed = RESUMED_BY.get(waiting["kind"], set())
             if payload["request_type"] not in allowed:
+                expected = " or ".join(map(repr, sorted(allowed))) or "its /dial or /connect URL"
                 raise FlowWebhookError(400, f"requestType: {payload['request_type']!r} does not "
-                                       f"answer a {waiting['kind']} (expected {sorted(allowed)[0]!r})")
+                                       f"answer a {waiting['kind']} (expected {expected})")
             try:
                 flow, node = self._node(activeflow, waiting["node"])
             except _Broken as exc:
