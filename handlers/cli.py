@@ -104,3 +104,134 @@ def graph_flow(flow: str, path: str | None, out_dir: str, to_stdout: bool) -> No
         click.echo(f"wrote {file}")
     if len(written) == 1:
         click.echo("Graphviz's dot is not installed: no SVG (apt-get install graphviz)")
+
+
+# --- simulate ---------------------------------------------------------------------------------
+
+
+def _parse_step(text: str):
+    """``press:1``, ``say:sales``, ``silence``, ``record:8[:hangup]``, ``transcribe:TEXT``,
+    ``answer[:SECONDS]``, ``no_answer[:STATUS]``, ``hangup``."""
+    from handlers.simulate import ScenarioError, _step
+
+    kind, _, value = text.strip().partition(":")
+    raw: object
+    if kind in ("silence", "hangup"):
+        raw = {kind: None}
+    elif kind in ("press", "say"):
+        raw = {kind: value}
+    elif kind == "record":
+        seconds, _, end = value.partition(":")
+        raw = {"record": {"seconds": int(seconds) if seconds.isdigit() else 3,
+                          **({"end": end} if end else {})}}
+    elif kind == "transcribe":
+        raw = {"transcribe": {"text": value}}
+    elif kind == "answer":
+        raw = {"answer": {"seconds": int(value)} if value.isdigit() else {}}
+    elif kind == "no_answer":
+        raw = {"no_answer": {"status": value} if value else {}}
+    else:
+        raw = {kind: value}
+    try:
+        return _step(raw, f"step {text!r}")
+    except ScenarioError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _ask_on_terminal(point: str, allowed: set[str]):
+    hint = {"GetDigits": "press:DIGITS, silence or hangup", "GetSpeech": "say:PHRASE, silence or hangup",
+            "RecordUtterance": "record:SECONDS[:END] or hangup",
+            "TranscribeUtterance": "transcribe:TEXT or hangup",
+            "OutDial": "answer[:SECONDS], no_answer or hangup"}[point]
+    while True:
+        answer = click.prompt(f"FreeClimb waits ({point}); you: {hint}", default="hangup")
+        try:
+            step = _parse_step(answer)
+        except click.BadParameter as exc:
+            click.echo(exc.message, err=True)
+            continue
+        if step.kind in allowed:
+            return step
+        click.echo(f"{step.kind} does not fit a {point}", err=True)
+
+
+@click.command("simulate")
+@click.option("--scenario", "scenarios", multiple=True, type=click.Path(dir_okay=False),
+              help="A scenario file (YAML); may be given several times.")
+@click.option("--to", "to", default=None, help="The number called (default: the default flow's).")
+@click.option("--from", "from_", default="+13125550100", show_default=True, help="The caller's number.")
+@click.option("--step", "steps", multiple=True, help="What the caller does, in order: press:1, "
+              "say:sales, silence, record:8[:hangup], transcribe:TEXT, answer[:S], no_answer, hangup.")
+@click.option("--interactive", is_flag=True, help="Ask on the terminal whenever the call waits.")
+@click.option("--url", default=None, help="Call an app at this base URL (a local gunicorn, an "
+              "ngrok URL) instead of this app in process.")
+@click.option("--secret", envvar="FREECLIMB_SIGNING_SECRET", default=None,
+              help="Signing secret for --url (default: FREECLIMB_SIGNING_SECRET).")
+@click.option("--budget-ms", type=click.IntRange(1, 60000), default=None,
+              help="Latency budget per answer (default 1000, or the scenario's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def simulate_command(scenarios, to, from_, steps, interactive, url, secret, budget_ms, as_json) -> None:
+    """Simulate a call: FreeClimb's side, played against the app, with a scripted caller."""
+    from flask.cli import ScriptInfo
+
+    from handlers.simulate import Scenario, ScenarioError, Simulator, load_scenario
+    from percl.interpreter import CallParams
+
+    try:
+        runs_of = [load_scenario(path) for path in scenarios]
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not runs_of:
+        runs_of = [Scenario(name="call", call=CallParams(to=to or CallParams().to, from_=from_),
+                            caller=[_parse_step(step) for step in steps], source="<command line>")]
+    if url:
+        simulator = Simulator(base_url=url, secret=secret,
+                              ask=_ask_on_terminal if interactive else None)
+    else:
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+        simulator = Simulator(app=app, ask=_ask_on_terminal if interactive else None)
+    results = []
+    with simulator:
+        for scenario in runs_of:
+            if budget_ms is not None:
+                scenario.latency_budget_s = budget_ms / 1000
+            run = simulator.run(scenario)
+            results.append(run)
+            if not as_json:
+                click.echo(f"== {scenario.name} ({scenario.source})")
+                click.echo(run.result.transcript())
+                for unmet in run.unmet:
+                    click.echo(f"UNMET: {unmet}")
+                click.echo("")
+    if as_json:
+        click.echo(json.dumps([run.to_dict() for run in results], indent=2))
+    failed = [run for run in results if not run.ok]
+    if not as_json:
+        click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+# --- freeclimb ---------------------------------------------------------------------------------
+
+freeclimb_cli = click.Group("freeclimb", help="Set up FreeClimb for this app.")
+
+
+@freeclimb_cli.command("urls")
+def freeclimb_urls() -> None:
+    """The URLs to paste into the FreeClimb Application, for the current PUBLIC_BASE_URL."""
+    from handlers.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not settings.public_base_url:
+        raise click.ClickException("PUBLIC_BASE_URL is not set: set it to the app's public address, "
+                                   "e.g. your ngrok https URL")
+    base = settings.public_base_url
+    click.echo(f"voiceUrl           {base}/freeclimb/voice")
+    click.echo(f"statusCallbackUrl  {base}/freeclimb/status")
+    if not settings.verifies_signatures:
+        click.echo("warning: FREECLIMB_SIGNING_SECRET is not set: copy the Application's signing "
+                   "secret into it before taking real calls", err=True)

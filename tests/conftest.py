@@ -8,6 +8,8 @@ from hypothesis import HealthCheck, settings
 from app import create_app
 from tests.freeclimb import SECRET
 
+pytest_plugins = ["handlers.testing"]  # the simulator and run_scenario fixtures
+
 # Deterministic in CI, so a red build is reproducible; wider search locally.
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=60,
                           suppress_health_check=[HealthCheck.too_slow])

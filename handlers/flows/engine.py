@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import percl
 from handlers.calls import NAMESPACE, Call, Urls
 from handlers.flows import templates
+from handlers.schemas import CALL_ENDED
 from handlers.flows.loader import GET_DIGITS_OPTIONS, GET_SPEECH_OPTIONS
 from handlers.flows.model import Flow, FlowSet, Node, Target
 from storage import Changes, Store
@@ -203,9 +204,11 @@ class FlowEngine:
         variables = activeflow["variables"]
         variables.update({"recording.id": entry["recording_id"], "recording.url": entry["recording_url"],
                           "recording.duration": entry["duration_sec"], "recording.size": entry["recording_size"]})
-        if activeflow["call_ended"]:
-            # The caller is gone: FreeClimb will not run more PerCL. The recording is kept and
-            # the activeflow ends here.
+        if activeflow["call_ended"] or payload.get("term_reason") == "hangup" or (
+                payload.get("call_status") in CALL_ENDED):
+            # The caller is gone (FreeClimb told us already, or says so now): it will not run
+            # more PerCL. The recording is kept and the activeflow ends here.
+            activeflow["call_ended"] = True
             activeflow["seq"] += 1
             activeflow.update(status="ended", waiting=None, tm_end=timestamp(self.clock()))
             return self._finish(activeflow, _Run([percl.Hangup()], []), payload, seq, started, changes)
