@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handlers.cli import recordings_cli
 from handlers.config import ConfigError, load_settings
@@ -41,6 +42,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["flows"] = flows
     app.extensions["flow_engine"] = FlowEngine(flows, store)
 
+    if settings.trusted_proxies:
+        # behind ngrok or a load balancer: callback URLs use the public scheme and host
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     app.register_blueprint(health)
     app.register_blueprint(webhooks)
     app.cli.add_command(recordings_cli)

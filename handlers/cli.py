@@ -235,3 +235,28 @@ def freeclimb_urls() -> None:
     if not settings.verifies_signatures:
         click.echo("warning: FREECLIMB_SIGNING_SECRET is not set: copy the Application's signing "
                    "secret into it before taking real calls", err=True)
+
+
+@freeclimb_cli.command("tunnel")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True,
+              help="The local port the app listens on.")
+def freeclimb_tunnel(port: int) -> None:
+    """Open an ngrok tunnel to the local app (needs pyngrok: pip install pyngrok) and print the
+    URLs to paste into FreeClimb. Runs until Ctrl-C."""
+    try:
+        from pyngrok import ngrok
+    except ImportError:
+        raise click.ClickException("pyngrok is not installed: pip install pyngrok, or start ngrok "
+                                   f"yourself (ngrok http {port}) and set PUBLIC_BASE_URL") from None
+    tunnel = ngrok.connect(port, "http")
+    base = tunnel.public_url.replace("http://", "https://", 1)
+    click.echo(f"tunnel             {base} -> http://127.0.0.1:{port}")
+    click.echo(f"voiceUrl           {base}/freeclimb/voice")
+    click.echo(f"statusCallbackUrl  {base}/freeclimb/status")
+    click.echo(f"Start the app with PUBLIC_BASE_URL={base}; Ctrl-C closes the tunnel.")
+    try:
+        ngrok.get_ngrok_process().proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ngrok.disconnect(tunnel.public_url)

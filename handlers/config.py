@@ -37,6 +37,7 @@ class Settings:
     data_dir: str
     voicemail: VoicemailSettings
     flows_path: str | None = None
+    trusted_proxies: int = 0  # proxies in front of the app whose X-Forwarded-* headers count
 
     @property
     def verifies_signatures(self) -> bool:
@@ -111,4 +112,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         data_dir=env.get("DATA_DIR", "").strip() or "./data",
         voicemail=voicemail,
         flows_path=env.get("FLOWS_PATH", "").strip() or None,
+        trusted_proxies=_integer(env, "TRUSTED_PROXIES", 0, 0),
     )
