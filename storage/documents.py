@@ -81,7 +81,7 @@ class _Table:
     texts: dict[int, str] = field(default_factory=dict)
     keys: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # indexed values per document
     unique: dict[str, dict[Any, int]] = field(default_factory=dict)
-    indexed: dict[str, dict[Any, tuple[int, ...]]] = field(default_factory=dict)
+    indexed: dict[str, dict[Any, int | set[int]]] = field(default_factory=dict)
     next_id: int = 1
 
     def __post_init__(self) -> None:
@@ -104,8 +104,17 @@ class _Table:
             if name in self.unique:
                 self.unique[name][value] = doc_id
             else:
-                # tuples, not sets: 100k one-element sets would cost memory and GC scans
-                self.indexed[name][value] = self.indexed[name].get(value, ()) + (doc_id,)
+                # a lone document is held as its id, several as a set: 100k one-element sets
+                # (one per call) would cost memory and GC scans, and a field with few values
+                # (a status) must not copy a 100k-long tuple on every change
+                index = self.indexed[name]
+                held = index.get(value)
+                if held is None:
+                    index[value] = doc_id
+                elif isinstance(held, set):
+                    held.add(doc_id)
+                elif held != doc_id:
+                    index[value] = {held, doc_id}
         if doc_id >= self.next_id:
             self.next_id = doc_id + 1
 
@@ -119,11 +128,21 @@ class _Table:
                 if self.unique[name].get(value) == doc_id:
                     del self.unique[name][value]
             else:
-                rest = tuple(i for i in self.indexed[name].get(value, ()) if i != doc_id)
-                if rest:
-                    self.indexed[name][value] = rest
-                else:
-                    self.indexed[name].pop(value, None)
+                index = self.indexed[name]
+                held = index.get(value)
+                if held == doc_id:
+                    del index[value]
+                elif isinstance(held, set):
+                    held.discard(doc_id)
+                    if len(held) == 1:
+                        index[value] = held.pop()
+
+    def ids_with(self, name: str, value: Any) -> list[int]:
+        """Ids of the documents whose indexed field ``name`` holds ``value``, in id order."""
+        held = self.indexed[name].get(_key(value))
+        if held is None:
+            return []
+        return sorted(held) if isinstance(held, set) else [held]
 
 
 def _key(value: Any) -> Any:
@@ -320,7 +339,7 @@ class DocumentStore:
             doc_id = state.unique[field_name].get(_key(value))
             ids: Iterable[int] = () if doc_id is None else (doc_id,)
         elif field_name in state.indexed:
-            ids = sorted(state.indexed[field_name].get(_key(value), ()))
+            ids = state.ids_with(field_name, value)
         else:
             ids = [i for i, text in state.texts.items() if json.loads(text).get(field_name) == value]
         return [(doc_id, state.get(doc_id)) for doc_id in ids]

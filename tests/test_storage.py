@@ -367,3 +367,18 @@ def test_a_short_journal_write_is_an_error_and_is_undone(tmp_path, monkeypatch):
     with DocumentStore(tmp_path, [SPEC]).transaction() as tx:
         tx.insert("things", {"key": "kept"})
     assert [d["key"] for _, d in DocumentStore(tmp_path, [SPEC]).all("things")] == ["kept"]
+
+
+def test_an_index_follows_one_and_many_documents_per_value(documents):
+    """An indexed value held by one document, then several, then one again, finds exactly those."""
+    with documents.transaction() as tx:
+        ids = [tx.insert("things", {"key": f"k{i}", "group": "g"}) for i in range(3)]
+    assert [d["key"] for _, d in documents.find("things", "group", "g")] == ["k0", "k1", "k2"]
+    with documents.transaction() as tx:
+        tx.delete("things", ids[0])
+        tx.put("things", ids[1], {"key": "k1", "group": "other"})
+    assert [d["key"] for _, d in documents.find("things", "group", "g")] == ["k2"]
+    assert [d["key"] for _, d in documents.find("things", "group", "other")] == ["k1"]
+    with documents.transaction() as tx:
+        tx.delete("things", ids[2])
+    assert documents.find("things", "group", "g") == []
