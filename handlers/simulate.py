@@ -212,8 +212,8 @@ class ScenarioRun:
         return self.result.ok and not self.unmet
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scenario": self.scenario.name, "source": self.scenario.source, "ok": self.ok,
-                "unmet": self.unmet, **self.result.to_dict()}
+        return {**self.result.to_dict(), "call_ok": self.result.ok, "scenario": self.scenario.name,
+                "source": self.scenario.source, "ok": self.ok, "unmet": self.unmet}
 
 
 class Simulator:

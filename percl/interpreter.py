@@ -31,7 +31,7 @@ import wave
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from percl.commands import (
     AddToConference,
@@ -319,6 +319,10 @@ class CallSimulator:
         for command in script:
             if isinstance(command, (Say, Play, Pause, PlayEarlyMedia)):
                 self._hear(command)
+                if getattr(command, "loop", None) == 0:
+                    # FreeClimb repeats it until the caller hangs up, so that is what happens
+                    self._note("caller", "hears it again and again, and hangs up")
+                    return "farEndHangup"
             elif isinstance(command, GetDigits):
                 return self._get_digits(command)
             elif isinstance(command, GetSpeech):
@@ -472,7 +476,7 @@ class CallSimulator:
                                  {"requestType": "outDialConnect", "callStatus": "inProgress", **child},
                                  dialled))
         else:
-            ring = min(step.seconds, command.timeout or 30) * 1000
+            ring = min(step.seconds, 30 if command.timeout is None else command.timeout) * 1000
             self.pending.append((self.clock_ms + ring, command.call_connect_url,
                                  {"requestType": "outDialConnect", "callStatus": step.status, **child},
                                  dialled))
@@ -562,11 +566,7 @@ class CallSimulator:
             if problems:
                 raise Violation(step, "FreeClimb's SDK refuses the PerCL: " + "; ".join(problems),
                                 "appInvalidPercl")
-        for command in script:
-            for name in ("action_url", "call_connect_url", "wait_url"):
-                value = getattr(command, name, None) if name in command.attributes else None
-                if value is not None and urljoin(url, value) != value:
-                    raise Violation(step, f"{command.wire_name}.{name} {value!r} is not absolute")
+        # (the parser has refused any relative actionUrl already: they must be absolute http(s))
         self._note("app", f"answers {len(script)} command{'s' if len(script) != 1 else ''}",
                    {"percl": script.to_wire()})
         return script
