@@ -941,3 +941,26 @@ def test_a_say_looping_forever_ends_with_the_caller_hanging_up(tmp_path):
         result = simulator.call()
     assert result.ok and result.ended_by == "farEndHangup"
     assert result.heard == ["Please hold"]
+
+
+def test_interactive_simulation_asks_on_the_terminal(tmp_path):
+    """With --interactive the caller's steps are typed at the prompt, bad input asked again."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FLOWS_PATH", "PUBLIC_BASE_URL", "FREECLIMB_SIGNING_SECRET")}
+    env.update(DATA_DIR=str(tmp_path / "data"), FLOWS_PATH=str(root / "flows"))
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", str(root / "app.py"), "simulate", "--interactive",
+         "--to", "+13125550150"],
+        input="press:x\nrecord:4\npress:2\nrecord:4\n", capture_output=True, text=True, env=env,
+        cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FreeClimb waits (GetDigits)" in result.stdout
+    assert "record does not fit a GetDigits" in result.stderr  # asked again, not crashed
+    assert "presses 2" in result.stdout and "passed on" in result.stdout
+    assert "1 passed, 0 failed" in result.stdout
