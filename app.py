@@ -15,6 +15,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from handlers.api import api
 from handlers.cli import recordings_cli
 from handlers.config import ConfigError, load_settings
 from handlers.flows import FlowError, flows_for
@@ -48,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     app.register_blueprint(health)
     app.register_blueprint(webhooks)
+    app.register_blueprint(api)
     app.cli.add_command(recordings_cli)
 
     @app.errorhandler(HTTPException)

@@ -38,6 +38,16 @@ class Settings:
     voicemail: VoicemailSettings
     flows_path: str | None = None
     trusted_proxies: int = 0  # proxies in front of the app whose X-Forwarded-* headers count
+    api_token: str | None = None  # the REST API's bearer token; None: the API is disabled
+    freeclimb_account_id: str | None = None
+    freeclimb_api_key: str | None = None
+    freeclimb_api_url: str = "https://www.freeclimb.com/apiserver"
+
+    @property
+    def freeclimb_credentials(self) -> tuple[str, str] | None:
+        if self.freeclimb_account_id and self.freeclimb_api_key:
+            return self.freeclimb_account_id, self.freeclimb_api_key
+        return None
 
     @property
     def verifies_signatures(self) -> bool:
@@ -113,4 +123,24 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         voicemail=voicemail,
         flows_path=env.get("FLOWS_PATH", "").strip() or None,
         trusted_proxies=_integer(env, "TRUSTED_PROXIES", 0, 0),
+        api_token=_api_token(env),
+        freeclimb_account_id=env.get("FREECLIMB_ACCOUNT_ID", "").strip() or None,
+        freeclimb_api_key=env.get("FREECLIMB_API_KEY", "").strip() or None,
+        freeclimb_api_url=_api_url(env),
     )
+
+
+def _api_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("API_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise ConfigError("API_TOKEN must be at least 16 characters (it guards every recording)")
+    return token or None
+
+
+def _api_url(env: Mapping[str, str]) -> str:
+    raw = env.get("FREECLIMB_API_URL", "").strip() or "https://www.freeclimb.com/apiserver"
+    try:
+        Url().check(raw)
+    except Invalid:
+        raise ConfigError(f"FREECLIMB_API_URL must be an absolute http(s) URL, got {raw!r}") from None
+    return raw.rstrip("/")

@@ -30,7 +30,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,6 +315,41 @@ class DocumentStore:
         self.refresh()
         with self._lock:
             return [(doc_id, json.loads(text)) for doc_id, text in self._tables[table].texts.items()]
+
+    def newest(self, table: str, equals: dict[str, Any], *, before: int | None = None,
+               accept: Callable[[Doc], bool] | None = None, limit: int) -> list[tuple[int, Doc]]:
+        """Up to ``limit`` documents, newest first (by creation), whose fields equal ``equals``
+        and which ``accept`` accepts, created before document ``before``.
+
+        Fields with an index narrow the candidates first; the rest are tested per document.
+        """
+        self.refresh()
+        with self._lock:
+            state = self._tables[table]
+            candidates: set[int] | None = None
+            rest = {}
+            for name, value in equals.items():
+                if name in state.indexed or name in state.unique:
+                    ids = set(state.ids_with(name, value)) if name in state.indexed else (
+                        {state.unique[name][value]} if _key(value) in state.unique[name] else set())
+                    candidates = ids if candidates is None else candidates & ids
+                else:
+                    rest[name] = value
+            ordered = sorted(candidates, reverse=True) if candidates is not None else sorted(
+                state.texts, reverse=True)
+            found: list[tuple[int, Doc]] = []
+            for doc_id in ordered:
+                if before is not None and doc_id >= before:
+                    continue
+                doc = state.get(doc_id)
+                if doc is None or any(doc.get(k) != v for k, v in rest.items()):
+                    continue
+                if accept is not None and not accept(doc):
+                    continue
+                found.append((doc_id, doc))
+                if len(found) >= limit:
+                    break
+            return found
 
     def count(self, table: str) -> int:
         self.refresh()

@@ -35,7 +35,12 @@ FREECLIMB_FIELDS = (
 )
 FIELDS = RESOURCE_FIELDS + FREECLIMB_FIELDS
 
-TABLE = TableSpec("recordings", unique=("id", "recording_id"), indexed=("call_id",))
+TABLE = TableSpec("recordings", unique=("id", "recording_id"), indexed=(
+    "call_id", "status", "reference_type", "reference_id", "owner_type", "owner_id",
+    "activeflow_id", "customer_id"))
+#: The fields the REST API filters recordings by (each indexed).
+FILTERS = ("status", "reference_type", "reference_id", "call_id", "owner_type", "owner_id",
+           "activeflow_id", "customer_id")
 
 
 def timestamp(moment: datetime | None = None) -> str:
@@ -114,6 +119,24 @@ class RecordingRepository:
 
     def count(self) -> int:
         return self._store.count(TABLE.name)
+
+    def page(self, filters: dict[str, Any], *, since: str | None = None, until: str | None = None,
+             deleted: bool = False, before: int | None = None,
+             size: int = 50) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of entries, newest first, and the position to continue from (None: the end).
+
+        ``filters`` are equality tests on FILTERS fields; ``since``/``until`` bound tm_create
+        (inclusive); deleted entries are left out unless ``deleted``.
+        """
+        def accept(entry: dict[str, Any]) -> bool:
+            created = entry.get("tm_create") or ""
+            return ((deleted or not is_deleted(entry))
+                    and (since is None or created >= since) and (until is None or created <= until))
+
+        found = self._store.newest(TABLE.name, filters, before=before, accept=accept, limit=size + 1)
+        more = len(found) > size
+        page = found[:size]
+        return [doc for _, doc in page], (page[-1][0] if more else None)
 
     @contextmanager
     def atomic(self) -> Iterator[RecordingChanges]:
