@@ -21,6 +21,7 @@ from handlers.config import ConfigError, load_settings
 from handlers.flows import FlowError, flows_for
 from handlers.flows.engine import FlowEngine
 from handlers.health import health
+from handlers.mirror import Mirror, Source
 from handlers.webhooks import MAX_BODY_BYTES, webhooks
 from storage import StoreError, open_store
 
@@ -40,6 +41,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         raise ConfigError(f"FLOWS_PATH: {exc}") from None
     store = open_store(settings.data_dir)
     app.extensions["store"] = store
+    mirror = Mirror(store.recordings, settings.data_dir, Source(
+        settings.freeclimb_api_url, settings.freeclimb_account_id, settings.freeclimb_api_key))
+    app.extensions["mirror"] = mirror
+    if settings.mirror_audio:
+        mirror.start()  # in each worker: downloads left pending by a stopped worker resume here
     app.extensions["flows"] = flows
     app.extensions["flow_engine"] = FlowEngine(flows, store)
 

@@ -140,6 +140,8 @@ def complete_recording(changes: RecordingChanges, entry_id: str, payload: dict[s
         term_reason=payload.get("term_reason"),
         privacy_mode=bool(payload.get("privacy_mode")),
         format="wav",
+        mirror_state="pending",  # the mirror fetches our copy, outside this request
+        mirror_next_at=None,
     )
     changes.save(entry)
     return entry

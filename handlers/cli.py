@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -32,6 +33,93 @@ def list_recordings(as_json: bool) -> None:
         cells = ("" if entry.get(name) is None else str(entry[name]) for name, _ in _COLUMNS)
         click.echo("  ".join(cell.ljust(width) for cell, (_, width) in zip(cells, _COLUMNS)).rstrip())
     click.echo(f"{len(entries)} recording{'s' if len(entries) != 1 else ''}")
+
+
+def _entry_or_fail(entry_id: str) -> dict:
+    entry = current_app.extensions["store"].recordings.get(entry_id)
+    if entry is None:
+        raise click.ClickException(f"no recording {entry_id}")
+    return entry
+
+
+@recordings_cli.command("show")
+@click.argument("entry_id")
+def show_recording(entry_id: str) -> None:
+    """Every field of one recording, as JSON."""
+    click.echo(json.dumps(_entry_or_fail(entry_id), indent=2, ensure_ascii=False))
+
+
+@recordings_cli.command("download")
+@click.argument("entry_id")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def download_recording(entry_id: str, path: str) -> None:
+    """Write a recording's audio to PATH: our copy, or fetched from FreeClimb now."""
+    import shutil
+
+    from handlers.mirror import MirrorFailure, audio_path, download
+
+    entry = _entry_or_fail(entry_id)
+    settings = current_app.config["SETTINGS"]
+    ours = audio_path(settings.data_dir, entry["id"])
+    if ours.is_file():
+        shutil.copyfile(ours, path)
+        click.echo(f"wrote {path} ({ours.stat().st_size} bytes, from our copy)")
+        return
+    try:
+        sha256, size = download(current_app.extensions["mirror"].source, entry, Path(path))
+    except MirrorFailure as exc:
+        raise click.ClickException(f"recording {entry_id}: {exc.reason}") from None
+    click.echo(f"wrote {path} ({size} bytes from FreeClimb, sha256 {sha256})")
+
+
+@recordings_cli.command("delete")
+@click.argument("entry_id")
+def delete_recording_command(entry_id: str) -> None:
+    """Soft-delete a recording: our audio removed, FreeClimb's copy deleted when configured."""
+    from handlers.freeclimb_api import FreeClimbApi
+    from handlers.recordings import delete_recording
+
+    _entry_or_fail(entry_id)
+    settings = current_app.config["SETTINGS"]
+    credentials = settings.freeclimb_credentials
+    freeclimb = FreeClimbApi(settings.freeclimb_api_url, *credentials) if credentials else None
+    entry = delete_recording(current_app.extensions["store"].recordings, entry_id, settings.data_dir,
+                             freeclimb, current_app.extensions["flow_engine"].now())
+    remote = ("FreeClimb's copy deleted" if entry.get("freeclimb_deleted")
+              else "FreeClimb's copy kept (no credentials, or FreeClimb did not answer)")
+    click.echo(f"deleted {entry_id} at {entry['tm_delete']}; {remote}")
+
+
+@recordings_cli.command("purge")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Older than this many days (default: RETENTION_DAYS).")
+def purge_recordings(days: int | None) -> None:
+    """Soft-delete recordings older than the retention period and remove their audio."""
+    from datetime import timedelta
+
+    from handlers.recordings import delete_recording
+    from storage.recordings import is_deleted, timestamp
+
+    settings = current_app.config["SETTINGS"]
+    days = days or settings.retention_days
+    if days is None:
+        raise click.ClickException("RETENTION_DAYS is not set (recordings are kept forever); "
+                                   "pass --days to purge anyway")
+    engine = current_app.extensions["flow_engine"]
+    cutoff = timestamp(engine.clock() - timedelta(days=days))
+    recordings = current_app.extensions["store"].recordings
+    old = [e for e in recordings.all() if e["tm_create"] < cutoff and not is_deleted(e)]
+    for entry in old:
+        delete_recording(recordings, entry["id"], settings.data_dir, None, engine.now())
+    click.echo(f"purged {len(old)} recording{'s' if len(old) != 1 else ''} created before {cutoff}")
+
+
+@recordings_cli.command("mirror")
+def mirror_recordings() -> None:
+    """Fetch every recording whose audio we do not hold yet (one pass, in this process)."""
+    made = current_app.extensions["mirror"].run_once()
+    pending = len(current_app.extensions["store"].recordings.pending_mirrors())
+    click.echo(f"mirrored {made}; {pending} still pending")
 
 
 # --- flows ----------------------------------------------------------------------------------

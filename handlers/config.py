@@ -42,6 +42,8 @@ class Settings:
     freeclimb_account_id: str | None = None
     freeclimb_api_key: str | None = None
     freeclimb_api_url: str = "https://www.freeclimb.com/apiserver"
+    mirror_audio: bool = True  # fetch our own copy of every recording in the background
+    retention_days: int | None = None  # None: keep recordings forever
 
     @property
     def freeclimb_credentials(self) -> tuple[str, str] | None:
@@ -127,6 +129,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         freeclimb_account_id=env.get("FREECLIMB_ACCOUNT_ID", "").strip() or None,
         freeclimb_api_key=env.get("FREECLIMB_API_KEY", "").strip() or None,
         freeclimb_api_url=_api_url(env),
+        mirror_audio=_boolean(env, "MIRROR_AUDIO", True),
+        retention_days=_integer(env, "RETENTION_DAYS", 0, 1) or None,
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from handlers.freeclimb_api import FreeClimbApi, FreeClimbError
+from handlers.mirror import audio_path
 from storage.recordings import FILTERS, RecordingRepository, is_deleted
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,6 @@ def list_recordings(recordings: RecordingRepository, query: dict[str, Any]) -> d
             "next_page_token": encode_token(last, query) if last is not None else None}
 
 
-def audio_path(data_dir: str, entry: dict[str, Any]) -> Path:
-    """Where our copy of an entry's audio lives."""
-    return Path(data_dir) / "audio" / f"{entry['id']}.wav"
-
-
 def delete_recording(recordings: RecordingRepository, entry_id: str, data_dir: str,
                      freeclimb: FreeClimbApi | None, now: str) -> dict[str, Any] | None:
     """Soft-delete an entry: tm_delete set, our audio removed, FreeClimb's copy deleted when
@@ -73,7 +69,7 @@ def delete_recording(recordings: RecordingRepository, entry_id: str, data_dir: s
         if not is_deleted(entry):
             entry.update(tm_delete=now, tm_update=now)
             changes.save(entry)
-    path = audio_path(data_dir, entry)
+    path = audio_path(data_dir, entry['id'])
     try:
         path.unlink()
     except FileNotFoundError:
@@ -103,7 +99,7 @@ class AudioSource:
 def locate_audio(entry: dict[str, Any], data_dir: str, freeclimb_api_url: str) -> AudioSource:
     if is_deleted(entry):
         return AudioSource(unavailable="the recording was deleted")
-    path = audio_path(data_dir, entry)
+    path = audio_path(data_dir, entry['id'])
     if path.is_file():
         return AudioSource(path=path)
     if entry.get("privacy_mode"):

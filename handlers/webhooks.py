@@ -192,6 +192,8 @@ def record(entry_id: str) -> Response:
             script = engine.recording_ended(entry, payload, changes, urls)
     except calls.WrongCall as exc:
         raise BadWebhook(400, "invalid_webhook", str(exc)) from None
+    if current_app.config["SETTINGS"].mirror_audio:
+        current_app.extensions["mirror"].wake()  # fetch the audio now, after this answer
     # a recording no flow waits for (made outside a flow, or its activeflow is gone): end politely
     return percl_response(script if script is not None else Script(Hangup()))
 

@@ -34,10 +34,14 @@ FREECLIMB_FIELDS = (
     "from", "to", "direction", "call_status",
 )
 FIELDS = RESOURCE_FIELDS + FREECLIMB_FIELDS
+#: Our copy of the audio: state (None: nothing to fetch yet, pending, mirrored, failed), the
+#: download attempts and the lease of the worker fetching it, and the copy's path and hash.
+MIRROR_FIELDS = ("mirror_state", "mirror_attempts", "mirror_error", "mirror_next_at",
+                 "mirror_claim", "local_path", "local_size", "sha256")
 
 TABLE = TableSpec("recordings", unique=("id", "recording_id"), indexed=(
     "call_id", "status", "reference_type", "reference_id", "owner_type", "owner_id",
-    "activeflow_id", "customer_id"))
+    "activeflow_id", "customer_id", "mirror_state"))
 #: The fields the REST API filters recordings by (each indexed).
 FILTERS = ("status", "reference_type", "reference_id", "call_id", "owner_type", "owner_id",
            "activeflow_id", "customer_id")
@@ -60,12 +64,13 @@ def is_deleted(entry: dict[str, Any]) -> bool:
 
 def blank_entry(entry_id: str, now: str) -> dict[str, Any]:
     """An entry with every field present: nil owners and flows, nothing ended or deleted."""
-    entry: dict[str, Any] = dict.fromkeys(FIELDS)
+    entry: dict[str, Any] = dict.fromkeys(FIELDS + MIRROR_FIELDS)
     entry.update(
         id=entry_id, customer_id=NIL_UUID, owner_type="", owner_id=NIL_UUID,
         activeflow_id=NIL_UUID, reference_type="call", reference_id=NIL_UUID,
         status="initiating", format="wav", on_end_flow_id=NIL_UUID, tm_start=NOT_YET,
         tm_end=NOT_YET, tm_create=now, tm_update=now, tm_delete=NOT_YET, privacy_mode=False,
+        mirror_attempts=0,
     )
     return entry
 
@@ -119,6 +124,10 @@ class RecordingRepository:
 
     def count(self) -> int:
         return self._store.count(TABLE.name)
+
+    def pending_mirrors(self) -> list[dict[str, Any]]:
+        """Entries whose audio we still have to fetch."""
+        return [doc for _, doc in self._store.find(TABLE.name, "mirror_state", "pending")]
 
     def page(self, filters: dict[str, Any], *, since: str | None = None, until: str | None = None,
              deleted: bool = False, before: int | None = None,

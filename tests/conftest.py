@@ -17,6 +17,13 @@ settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+@pytest.fixture(autouse=True)
+def _no_background_downloads(monkeypatch):
+    """Apps built by tests (and servers they start) fetch no audio unless a test asks: the
+    recording URLs in most tests are not on this machine, and tests talk to 127.0.0.1 only."""
+    monkeypatch.setenv("MIRROR_AUDIO", "off")
+
+
 @pytest.fixture
 def app(tmp_path):
     """The app on a fresh store in a temporary directory, verifying signatures with SECRET."""

@@ -81,7 +81,7 @@ def test_json_output_is_the_stored_entries(app, client, recordings):
     printed = json.loads(run_list(app, "--json").output)
     assert printed == recordings.all()
     assert len(printed) == 3
-    assert all(len(entry) == 30 for entry in printed)
+    assert all(len(entry) == 38 for entry in printed)  # 30 fields, 8 about our audio copy
     assert [entry["status"] for entry in printed] == ["ended", "recording", "ended"]
 
 

@@ -27,6 +27,7 @@ from tests.freeclimb import (
     record,
     signed_headers,
 )
+from storage.recordings import MIRROR_FIELDS
 from tests.oracle import sdk_accepts_script
 
 NIL = "00000000-0000-0000-0000-000000000000"
@@ -131,7 +132,7 @@ def test_inbound_call_creates_a_recording_entry_named_in_the_action_url(client, 
     assert recordings.count() == 1
     entry = recordings.get(entry_id)
     assert entry is not None
-    assert set(entry) == RESOURCE_KEYS | FREECLIMB_KEYS
+    assert set(entry) == RESOURCE_KEYS | FREECLIMB_KEYS | set(MIRROR_FIELDS)
     assert entry["id"] == entry_id
     assert entry["status"] == "recording"
     assert entry["tm_start"] != NOT_YET and TIMESTAMP.fullmatch(entry["tm_start"])
@@ -204,8 +205,8 @@ def test_record_callback_fills_every_field_of_the_entry(client, recordings, form
 
     assert recordings.count() == 1
     entry = recordings.get(entry_id)
-    assert set(entry) == RESOURCE_KEYS | FREECLIMB_KEYS
-    assert len(entry) == 30
+    assert set(entry) == RESOURCE_KEYS | FREECLIMB_KEYS | set(MIRROR_FIELDS)
+    assert len(entry) == 30 + len(MIRROR_FIELDS)
     assert {key: entry[key] for key in TIMESTAMP_KEYS if key not in ("tm_end", "tm_update")} == {
         "tm_start": started["tm_start"],
         "tm_create": started["tm_create"],
@@ -238,6 +239,10 @@ def test_record_callback_fills_every_field_of_the_entry(client, recordings, form
         "to": "+13125550122",
         "direction": "inbound",
         "call_status": "inProgress",
+        # the mirror fetches our copy later, outside the webhook
+        "mirror_state": "pending", "mirror_attempts": 0, "mirror_error": None,
+        "mirror_next_at": None, "mirror_claim": None, "local_path": None, "local_size": None,
+        "sha256": None,
     }
     assert {key: value for key, value in entry.items() if key not in TIMESTAMP_KEYS} == expected
     assert type(entry["recording_size"]) is int
@@ -411,7 +416,7 @@ def test_callback_for_an_unknown_entry_creates_it(client, recordings, form):
 
     assert recordings.count() == 1
     entry = recordings.get(entry_id)
-    assert set(entry) == RESOURCE_KEYS | FREECLIMB_KEYS
+    assert set(entry) == RESOURCE_KEYS | FREECLIMB_KEYS | set(MIRROR_FIELDS)
     assert entry["status"] == "ended"
     assert entry["recording_id"] == recording_id
     assert entry["duration_sec"] == 9

@@ -9,7 +9,7 @@ from tinydb import Query, TinyDB
 
 from storage import DuplicateError, open_store
 from storage.documents import JOURNAL, SNAPSHOT, DocumentStore, TableSpec
-from storage.recordings import FIELDS, NOT_YET, blank_entry, has_happened, is_deleted, timestamp
+from storage.recordings import FIELDS, MIRROR_FIELDS, NOT_YET, blank_entry, has_happened, is_deleted, timestamp
 
 SPEC = TableSpec("things", unique=("key",), indexed=("group",))
 
@@ -101,7 +101,7 @@ def test_all_lists_entries_oldest_first(store):
 def test_blank_entries_have_every_field_and_the_sentinels():
     """A new entry has all 30 fields, nil owners and flows, and 'not yet' end and delete times."""
     doc = blank_entry("e1", "2026-01-01 00:00:00.000000")
-    assert tuple(doc) == FIELDS
+    assert tuple(doc) == FIELDS + MIRROR_FIELDS
     assert doc["tm_end"] == doc["tm_delete"] == NOT_YET
     assert doc["owner_id"] == doc["activeflow_id"] == doc["on_end_flow_id"] == "00000000-0000-0000-0000-000000000000"
     assert not is_deleted(doc)
