@@ -35,6 +35,11 @@ def derived_id(kind: str, freeclimb_id: str | None) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{kind}:{freeclimb_id}"))
 
 
+def call_recording_id(recording_id: str) -> str:
+    """The entry id of a whole-call recording (StartRecordCall), derived from FreeClimb's id."""
+    return str(uuid.uuid5(NAMESPACE, f"call-recording:{recording_id}"))
+
+
 def is_entry_id(value: str) -> bool:
     """Whether ``value`` is a UUID in its canonical text form (the only ids we hand out)."""
     try:

@@ -227,7 +227,14 @@ def transfer_leg(activeflow_id: str, seq: int, leg: str) -> Response:
 @webhooks.post("/status")
 def status() -> tuple[str, int]:
     payload = _read(_status_schema, "callStatus")
-    calls.call_status(_store().recordings, payload, _engine().now())
+    now = _engine().now()
+    calls.call_status(_store().recordings, payload, now)
+    if payload.get("recording_id"):  # the whole call was recorded (StartRecordCall)
+        entry_id = calls.call_recording_id(payload["recording_id"])
+        with _store().atomic() as changes:
+            calls.complete_recording(changes.recordings, entry_id, payload, now)
+        if current_app.config["SETTINGS"].mirror_audio:
+            current_app.extensions["mirror"].wake()
     if payload.get("call_status") in CALL_ENDED:
         _engine().call_ended(payload["call_id"], payload)
     return "", 204

@@ -626,3 +626,17 @@ def test_settings_that_would_fail_later_stop_the_app(tmp_path, env, name):
     config = {"DATA_DIR": str(tmp_path), "FREECLIMB_SIGNING_SECRET": SECRET, **env}
     with pytest.raises(ConfigError, match=name):
         create_app(config)
+
+
+@ENCODINGS
+def test_a_whole_call_recording_reported_in_call_status_becomes_an_entry(client, recordings, form):
+    """StartRecordCall's recording, reported with callStatus, is kept as an ended entry, once."""
+    call_id, recording_id = freeclimb_id("CA"), freeclimb_id("RE")
+    body = call_status(call_id, recordingId=recording_id, recordingUrl="https://fc.example/r.wav",
+                       recordingSize="48044", recordingDurationSec=3, recordingFormat="audio/wav")
+    for _ in range(2):  # delivered twice
+        assert post(client, "/freeclimb/status", body, form=form).status_code == 204
+    (entry,) = [e for e in recordings.all() if e["recording_id"] == recording_id]
+    assert (entry["status"], entry["call_id"], entry["recording_size"]) == ("ended", call_id, 48044)
+    assert entry["mirror_state"] == "pending"
+    assert recordings.count() == 1
