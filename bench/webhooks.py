@@ -135,8 +135,10 @@ def run_size(size: int, seconds: int) -> dict[str, object]:
         requests_file = work / "callbacks.tsv"
         callbacks(requests_file, 12000 * seconds // 10 * 3)
         port = free_port()
+        # MIRROR_AUDIO off: the seeded recording URLs are not on this machine, and a benchmark
+        # sends traffic to 127.0.0.1 only
         env = {**os.environ, "DATA_DIR": str(data), "FREECLIMB_SIGNING_SECRET": SECRET,
-               "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+               "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "MIRROR_AUDIO": "off"}
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning", "--backlog", "64", "bench.bare_app:app"],
