@@ -60,8 +60,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        return jsonify(error=(exc.name or "error").lower().replace(" ", "_"),
-                       message=exc.description), exc.code
+        response = jsonify(error=(exc.name or "error").lower().replace(" ", "_"),
+                           message=exc.description)
+        response.status_code = exc.code or 500
+        for name, value in exc.get_headers():  # Allow on 405, Content-Range on 416, ...
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(413)
     def _too_large(exc: HTTPException):

@@ -21,11 +21,14 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from handlers import recordings as logic
 from handlers.freeclimb_api import FreeClimbApi
 from handlers.schemas import first_problem
-from storage.recordings import FIELDS, STATUSES, TIME_FORMAT
+from storage.recordings import FIELDS, STATUSES
 
 api = Blueprint("api", __name__)
 
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_TIME_PATTERN = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                 r"([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+                 r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$")
 
 
 class Timestamp(fields.String):
@@ -35,12 +38,14 @@ class Timestamp(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
             raise ValidationError("must be a time such as 2026-11-21 10:00:00 or "
                                   "2026-11-21T10:00:00Z") from None
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        return moment.strftime(TIME_FORMAT)
+        # isoformat pads the year to four digits (strftime's %Y does not below 1000), so stored
+        # and asked times compare correctly as text
+        return moment.isoformat(sep=" ", timespec="microseconds")
 
 
 class ListQuery(Schema):
@@ -55,11 +60,14 @@ class ListQuery(Schema):
     owner_id = fields.String(validate=validate.Regexp(_UUID, error="must be a UUID"))
     activeflow_id = fields.String(validate=validate.Regexp(_UUID, error="must be a UUID"))
     customer_id = fields.String(validate=validate.Regexp(_UUID, error="must be a UUID"))
-    since = Timestamp(metadata={"description": "created at or after (UTC)"})
-    until = Timestamp(metadata={"description": "created at or before (UTC)"})
+    since = Timestamp(metadata={"description": "created at or after (UTC unless an offset is given)",
+                                "pattern": _TIME_PATTERN})
+    until = Timestamp(metadata={"description": "created at or before (UTC unless an offset is given)",
+                                "pattern": _TIME_PATTERN})
     page_size = fields.Integer(load_default=50, validate=validate.Range(1, 1000), strict=False)
     page_token = fields.String(validate=validate.Length(min=1, max=200),
-                               metadata={"description": "next_page_token of the previous page"})
+                               metadata={"description": "next_page_token of the previous page",
+                                         "pattern": "^[A-Za-z0-9_-]+$"})
     deleted = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"},
                              metadata={"description": "include deleted recordings"})
 
@@ -98,6 +106,11 @@ class RecordingSchema(Schema):
     direction = fields.String(allow_none=True, required=True)
     call_status = fields.String(allow_none=True, required=True)
     freeclimb_deleted = fields.Boolean(metadata={"description": "FreeClimb's copy was deleted"})
+    mirror_state = fields.String(allow_none=True, required=True, metadata={
+        "description": "our copy of the audio: pending, mirrored, failed (null: nothing to fetch)"})
+    mirror_error = fields.String(allow_none=True, required=True)
+    sha256 = fields.String(allow_none=True, required=True)
+    local_size = fields.Integer(allow_none=True, required=True)
 
 
 class RecordingPageSchema(Schema):
@@ -115,10 +128,17 @@ _recording = RecordingSchema()
 _page = RecordingPageSchema()
 
 
-def _serialise(entry: dict[str, Any]) -> dict[str, Any]:
+_SHOWN = set(FIELDS) | {"freeclimb_deleted", "mirror_state", "mirror_error", "sha256", "local_size"}
+
+
+def _attributes(entry: dict[str, Any]) -> dict[str, Any]:
     # stored entries name the caller's number "from"; the schema's attribute is from_
-    return _recording.dump({("from_" if key == "from" else key): value for key, value in entry.items()
-                            if key in FIELDS or key == "freeclimb_deleted"})
+    return {("from_" if key == "from" else key): value for key, value in entry.items()
+            if key in _SHOWN}
+
+
+def _serialise(entry: dict[str, Any]) -> dict[str, Any]:
+    return _recording.dump(_attributes(entry))
 
 
 def _error(status: int, error: str, message: str, **headers: str) -> Response:
@@ -173,7 +193,7 @@ def list_recordings() -> Response:
         page = logic.list_recordings(_store_recordings(), query)
     except logic.BadPageToken as exc:
         return _error(400, "invalid_query", f"page_token: {exc}")
-    return jsonify(_page.dump({"recordings": [_serialise(e) for e in page["recordings"]],
+    return jsonify(_page.dump({"recordings": [_attributes(e) for e in page["recordings"]],
                                "next_page_token": page["next_page_token"]}))
 
 

@@ -32,6 +32,7 @@ class FreeClimbApi:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 return 200 <= response.status < 300
         except urllib.error.HTTPError as exc:
+            exc.close()  # its connection is ours to release
             if exc.code == 404:
                 return False
             raise FreeClimbError(f"FreeClimb answered HTTP {exc.code} to the delete") from None

@@ -104,6 +104,7 @@ def download(source: Source, entry: dict[str, Any], target: Path) -> tuple[str, 
                 out.flush()
                 os.fsync(out.fileno())
         except urllib.error.HTTPError as exc:
+            exc.close()
             gone = exc.code in (404, 410)
             raise MirrorFailure(f"HTTP {exc.code} from FreeClimb", final=gone and bool(
                 entry.get("privacy_mode"))) from None

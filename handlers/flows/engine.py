@@ -29,7 +29,7 @@ from handlers.schemas import CALL_ENDED
 from handlers.flows.loader import GET_DIGITS_OPTIONS, GET_SPEECH_OPTIONS
 from handlers.flows.model import Flow, FlowSet, Node, Target
 from storage import Changes, Store
-from storage.recordings import NIL_UUID, blank_entry, timestamp
+from storage.recordings import blank_entry, timestamp
 
 log = logging.getLogger(__name__)
 
