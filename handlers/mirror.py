@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 LEASE_S = 120
+#: A download must finish well inside the claim, or another worker could start the same one.
+DOWNLOAD_LIMIT_S = LEASE_S - 20
 #: How long FreeClimb keeps a privacy-mode recording.
 PRIVACY_WINDOW_S = 120
 
@@ -94,11 +97,14 @@ def download(source: Source, entry: dict[str, Any], target: Path) -> tuple[str, 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
     digest = hashlib.sha256()
+    deadline = time.monotonic() + DOWNLOAD_LIMIT_S
     try:
         try:
             with urllib.request.urlopen(source.request_for(entry), timeout=source.timeout_s) as response, \
                     open(partial, "wb") as out:
                 while chunk := response.read(64 * 1024):
+                    if time.monotonic() > deadline:  # past it, our claim could lapse mid-download
+                        raise MirrorFailure(f"the download took over {DOWNLOAD_LIMIT_S} s")
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
@@ -159,6 +165,8 @@ class Mirror:
             claim = entry.get("mirror_claim")
             if claim and claim["until"] > now and claim["by"] != self.worker:
                 return None  # another worker has it
+            if (entry.get("mirror_next_at") or "") > now:
+                return None  # another worker failed meanwhile: wait out its backoff
             entry["mirror_claim"] = {"by": self.worker, "until": _later(now, LEASE_S)}
             changes.save(entry)
             return entry
@@ -203,9 +211,19 @@ class Mirror:
                 self._settle(entry["id"], mirror_error=exc.reason, mirror_attempts=attempts,
                              mirror_next_at=_later(now, backoff_s(attempts)))
             return 0
-        self._settle(entry["id"], mirror_state="mirrored", mirror_error=None, sha256=sha256,
-                     local_path=str(target), local_size=size, mirror_attempts=attempts,
-                     mirror_next_at=None)
+        with self.recordings.atomic() as changes:
+            current = changes.get(entry["id"])
+            deleted = current is None or is_deleted(current)
+            if not deleted:
+                current.update(mirror_state="mirrored", mirror_error=None, sha256=sha256,
+                               local_path=str(target), local_size=size, mirror_attempts=attempts,
+                               mirror_next_at=None, mirror_claim=None)
+                changes.save(current)
+        if deleted:
+            # deleted while we were downloading: the copy must not outlive the recording
+            target.unlink(missing_ok=True)
+            self._settle(entry["id"], mirror_state=None, mirror_error="deleted before the copy was kept")
+            return 0
         return 1
 
     # --- the background thread -------------------------------------------------------------
