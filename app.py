@@ -20,6 +20,7 @@ from handlers.cli import recordings_cli
 from handlers.config import ConfigError, load_settings
 from handlers.flows import FlowError, flows_for
 from handlers.flows.engine import FlowEngine
+from handlers.freeclimb_api import FreeClimbApi
 from handlers.health import health
 from handlers.mirror import Mirror, Source
 from handlers.webhooks import MAX_BODY_BYTES, webhooks
@@ -44,6 +45,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     mirror = Mirror(store.recordings, settings.data_dir, Source(
         settings.freeclimb_api_url, settings.freeclimb_account_id, settings.freeclimb_api_key))
     app.extensions["mirror"] = mirror
+    credentials = settings.freeclimb_credentials
+    app.extensions["freeclimb_api"] = (FreeClimbApi(settings.freeclimb_api_url, *credentials)
+                                       if credentials else None)
     if settings.mirror_audio:
         mirror.start()  # in each worker: downloads left pending by a stopped worker resume here
     app.extensions["flows"] = flows

@@ -19,7 +19,6 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request, 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from handlers import recordings as logic
-from handlers.freeclimb_api import FreeClimbApi
 from handlers.schemas import first_problem
 from storage.recordings import FIELDS, STATUSES
 
@@ -243,12 +242,10 @@ def delete_recording(entry_id: str) -> Response:
     found = _one(entry_id)
     if isinstance(found, Response):
         return found
-    settings = current_app.config["SETTINGS"]
-    credentials = settings.freeclimb_credentials
-    freeclimb = FreeClimbApi(settings.freeclimb_api_url, *credentials) if credentials else None
-    engine = current_app.extensions["flow_engine"]
-    entry = logic.delete_recording(_store_recordings(), found["id"], settings.data_dir, freeclimb,
-                                   engine.now())
+    entry = logic.delete_recording(_store_recordings(), found["id"],
+                                   current_app.config["SETTINGS"].data_dir,
+                                   current_app.extensions["freeclimb_api"],
+                                   current_app.extensions["flow_engine"].now())
     return jsonify(_serialise(entry))
 
 

@@ -76,15 +76,13 @@ def download_recording(entry_id: str, path: str) -> None:
 @click.argument("entry_id")
 def delete_recording_command(entry_id: str) -> None:
     """Soft-delete a recording: our audio removed, FreeClimb's copy deleted when configured."""
-    from handlers.freeclimb_api import FreeClimbApi
     from handlers.recordings import delete_recording
 
     _entry_or_fail(entry_id)
-    settings = current_app.config["SETTINGS"]
-    credentials = settings.freeclimb_credentials
-    freeclimb = FreeClimbApi(settings.freeclimb_api_url, *credentials) if credentials else None
-    entry = delete_recording(current_app.extensions["store"].recordings, entry_id, settings.data_dir,
-                             freeclimb, current_app.extensions["flow_engine"].now())
+    entry = delete_recording(current_app.extensions["store"].recordings, entry_id,
+                             current_app.config["SETTINGS"].data_dir,
+                             current_app.extensions["freeclimb_api"],
+                             current_app.extensions["flow_engine"].now())
     remote = ("FreeClimb's copy deleted" if entry.get("freeclimb_deleted")
               else "FreeClimb's copy kept (no credentials, or FreeClimb did not answer)")
     click.echo(f"deleted {entry_id} at {entry['tm_delete']}; {remote}")
