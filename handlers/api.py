@@ -274,8 +274,11 @@ def recording_file(entry_id: str) -> Response:
     settings = current_app.config["SETTINGS"]
     source = logic.locate_audio(found, settings.data_dir, settings.freeclimb_api_url)
     if source.path is not None:
-        return send_file(source.path, mimetype="audio/wav", conditional=True, max_age=0,
-                         download_name=f"{found['id']}.wav")
+        try:
+            return send_file(source.path, mimetype="audio/wav", conditional=True, max_age=0,
+                             download_name=f"{found['id']}.wav")
+        except FileNotFoundError:  # deleted between the look and the send
+            return _error(404, "no_audio", f"no audio for recording {found['id']}: it was just removed")
     if source.redirect is not None:
         return redirect(source.redirect, code=307)
     return _error(404, "no_audio", f"no audio for recording {found['id']}: {source.unavailable}")

@@ -18,6 +18,7 @@ from storage.recordings import (
     RecordingChanges,
     RecordingRepository,
     blank_entry,
+    is_deleted,
     timestamp,
 )
 
@@ -125,6 +126,8 @@ def complete_recording(changes: RecordingChanges, entry_id: str, payload: dict[s
     """
     entry = changes.by_recording_id(payload["recording_id"])
     if entry is not None:
+        if entry.get("call_id") not in (None, payload["call_id"]):
+            raise WrongCall(f"callId: recording {payload['recording_id']} belongs to another call")
         return entry
     call = Call.from_webhook(payload)
     entry = changes.get(entry_id)
@@ -145,7 +148,9 @@ def complete_recording(changes: RecordingChanges, entry_id: str, payload: dict[s
         term_reason=payload.get("term_reason"),
         privacy_mode=bool(payload.get("privacy_mode")),
         format="wav",
-        mirror_state="pending",  # the mirror fetches our copy, outside this request
+        # the mirror fetches our copy outside this request (a recording deleted while it was
+        # being made is not fetched)
+        mirror_state=None if is_deleted(entry) else "pending",
         mirror_next_at=None,
     )
     changes.save(entry)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import click
@@ -58,11 +59,18 @@ def download_recording(entry_id: str, path: str) -> None:
 
     from handlers.mirror import MirrorFailure, audio_path, download
 
+    from storage.recordings import is_deleted
+
     entry = _entry_or_fail(entry_id)
+    if is_deleted(entry):
+        raise click.ClickException(f"recording {entry_id} was deleted at {entry['tm_delete']}")
     settings = current_app.config["SETTINGS"]
     ours = audio_path(settings.data_dir, entry["id"])
     if ours.is_file():
-        shutil.copyfile(ours, path)
+        try:
+            shutil.copyfile(ours, path)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
         click.echo(f"wrote {path} ({ours.stat().st_size} bytes, from our copy)")
         return
     try:
@@ -89,7 +97,7 @@ def delete_recording_command(entry_id: str) -> None:
 
 
 @recordings_cli.command("purge")
-@click.option("--days", type=click.IntRange(min=1), default=None,
+@click.option("--days", type=click.IntRange(1, 36500), default=None,
               help="Older than this many days (default: RETENTION_DAYS).")
 def purge_recordings(days: int | None) -> None:
     """Soft-delete recordings older than the retention period and remove their audio."""
@@ -108,14 +116,17 @@ def purge_recordings(days: int | None) -> None:
     recordings = current_app.extensions["store"].recordings
     old = [e for e in recordings.all() if e["tm_create"] < cutoff and not is_deleted(e)]
     for entry in old:
-        delete_recording(recordings, entry["id"], settings.data_dir, None, engine.now())
+        delete_recording(recordings, entry["id"], settings.data_dir,
+                         current_app.extensions["freeclimb_api"], engine.now())
     click.echo(f"purged {len(old)} recording{'s' if len(old) != 1 else ''} created before {cutoff}")
 
 
 @recordings_cli.command("mirror")
 def mirror_recordings() -> None:
     """Fetch every recording whose audio we do not hold yet (one pass, in this process)."""
-    made = current_app.extensions["mirror"].run_once()
+    mirror = current_app.extensions["mirror"]
+    mirror.stop()  # this pass, not the background thread, does the work here
+    made = mirror.run_once()
     pending = len(current_app.extensions["store"].recordings.pending_mirrors())
     click.echo(f"mirrored {made}; {pending} still pending")
 
@@ -184,7 +195,7 @@ def graph_flow(flow: str, path: str | None, out_dir: str, to_stdout: bool) -> No
         return
     try:
         written = write_graph(flows.flows[flow], flows, Path(out_dir))
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
         raise click.ClickException(str(exc)) from None
     for file in written:
         click.echo(f"wrote {file}")
@@ -208,12 +219,15 @@ def _parse_step(text: str):
         raw = {kind: value}
     elif kind == "record":
         seconds, _, end = value.partition(":")
-        raw = {"record": {"seconds": int(seconds) if seconds.isdigit() else 3,
-                          **({"end": end} if end else {})}}
+        if seconds and not seconds.isdigit():
+            raise click.BadParameter(f"step {text!r}: record takes whole seconds, e.g. record:8")
+        raw = {"record": {"seconds": int(seconds) if seconds else 3, **({"end": end} if end else {})}}
     elif kind == "transcribe":
         raw = {"transcribe": {"text": value}}
     elif kind == "answer":
-        raw = {"answer": {"seconds": int(value)} if value.isdigit() else {}}
+        if value and not value.isdigit():
+            raise click.BadParameter(f"step {text!r}: answer takes whole seconds of ringing, e.g. answer:5")
+        raw = {"answer": {"seconds": int(value)} if value else {}}
     elif kind == "no_answer":
         raw = {"no_answer": {"status": value} if value else {}}
     else:

@@ -130,8 +130,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         freeclimb_api_key=env.get("FREECLIMB_API_KEY", "").strip() or None,
         freeclimb_api_url=_api_url(env),
         mirror_audio=_boolean(env, "MIRROR_AUDIO", True),
-        retention_days=_integer(env, "RETENTION_DAYS", 0, 1) or None,
+        retention_days=_days(env),
     )
+
+
+def _days(env: Mapping[str, str]) -> int | None:
+    days = _integer(env, "RETENTION_DAYS", 0, 1) or None
+    if days is not None and days > 36500:
+        raise ConfigError(f"RETENTION_DAYS must be at most 36500 (a century), got {days}")
+    return days
 
 
 def _api_token(env: Mapping[str, str]) -> str | None:

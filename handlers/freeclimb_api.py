@@ -24,6 +24,11 @@ class FreeClimbApi:
         return (f"{self.base_url}/Accounts/{quote(self.account_id, safe='')}/Recordings/"
                 f"{quote(recording_id, safe='')}{suffix}")
 
+    def download_request(self, recording_id: str) -> urllib.request.Request:
+        """The request that fetches a recording's audio."""
+        return urllib.request.Request(self._recording_url(recording_id, "/Download"),
+                                      headers={"Authorization": self._auth})
+
     def delete_recording(self, recording_id: str) -> bool:
         """Delete FreeClimb's copy; True when deleted now, False when it was gone already."""
         request = urllib.request.Request(self._recording_url(recording_id), method="DELETE",

@@ -14,8 +14,8 @@ recordings, which FreeClimb keeps for two minutes only, go first.
 
 from __future__ import annotations
 
-import base64
 import hashlib
+import http.client
 import logging
 import os
 import threading
@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
+from handlers.freeclimb_api import FreeClimbApi
 from storage.recordings import TIME_FORMAT, RecordingRepository, is_deleted, timestamp
 
 log = logging.getLogger(__name__)
@@ -62,16 +63,30 @@ class Source:
 
     def request_for(self, entry: dict[str, Any]) -> urllib.request.Request:
         if self.account_id and self.api_key and entry.get("recording_id"):
-            url = (f"{self.api_url}/Accounts/{quote(self.account_id, safe='')}/Recordings/"
-                   f"{quote(entry['recording_id'], safe='')}/Download")
-            token = base64.b64encode(f"{self.account_id}:{self.api_key}".encode()).decode()
-            return urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+            api = FreeClimbApi(self.api_url, self.account_id, self.api_key)
+            return api.download_request(entry["recording_id"])
         url = entry.get("recording_url") or ""
         if url.startswith("/"):
             url = self.api_url + url
         if not url.startswith(("http://", "https://")):
             raise MirrorFailure("the entry has no recording URL to download from", final=True)
-        return urllib.request.Request(url)
+        try:
+            return urllib.request.Request(url)
+        except ValueError:
+            raise MirrorFailure("the recording URL is not a URL we can fetch", final=True) from None
+
+
+class _NoCredentialsElsewhere(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but never carry our FreeClimb credentials to another origin."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, D102
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urlsplit(newurl)[:2] != urlsplit(req.full_url)[:2]:
+            new.remove_header("Authorization")
+        return new
+
+
+_opener = urllib.request.build_opener(_NoCredentialsElsewhere)
 
 
 def audio_path(data_dir: str | Path, entry_id: str) -> Path:
@@ -94,15 +109,18 @@ def check_wav(path: Path, expected_size: int | None) -> None:
 
 def download(source: Source, entry: dict[str, Any], target: Path) -> tuple[str, int]:
     """Fetch, check and put in place; the sha256 and size of the copy."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
     digest = hashlib.sha256()
     deadline = time.monotonic() + DOWNLOAD_LIMIT_S
     try:
         try:
-            with urllib.request.urlopen(source.request_for(entry), timeout=source.timeout_s) as response, \
-                    open(partial, "wb") as out:
-                while chunk := response.read(64 * 1024):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            request = source.request_for(entry)
+            # a read waits at most this long, so the deadline below is checked in time
+            timeout = min(source.timeout_s, 10.0)
+            with _opener.open(request, timeout=timeout) as response, open(partial, "wb") as out:
+                # read1: whatever has arrived, so a trickling server cannot hold one read open
+                while chunk := response.read1(64 * 1024):
                     if time.monotonic() > deadline:  # past it, our claim could lapse mid-download
                         raise MirrorFailure(f"the download took over {DOWNLOAD_LIMIT_S} s")
                     digest.update(chunk)
@@ -116,6 +134,8 @@ def download(source: Source, entry: dict[str, Any], target: Path) -> tuple[str, 
                 entry.get("privacy_mode"))) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise MirrorFailure(f"download failed: {getattr(exc, 'reason', exc)}") from None
+        except (ValueError, http.client.HTTPException) as exc:  # a URL or answer urllib cannot use
+            raise MirrorFailure(f"download failed: {type(exc).__name__}", final=True) from None
         check_wav(partial, entry.get("recording_size"))
         size = partial.stat().st_size
         os.replace(partial, target)
@@ -147,6 +167,7 @@ class Mirror:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
+        self.claim_id = ""
 
     # --- choosing and claiming -------------------------------------------------------------
 
@@ -163,19 +184,24 @@ class Mirror:
             if entry is None or entry.get("mirror_state") != "pending" or is_deleted(entry):
                 return None
             claim = entry.get("mirror_claim")
-            if claim and claim["until"] > now and claim["by"] != self.worker:
-                return None  # another worker has it
+            if claim and claim["until"] > now:
+                return None  # being fetched (by another worker, or another pass of this one)
             if (entry.get("mirror_next_at") or "") > now:
                 return None  # another worker failed meanwhile: wait out its backoff
-            entry["mirror_claim"] = {"by": self.worker, "until": _later(now, LEASE_S)}
+            self.claim_id = f"{self.worker}-{uuid.uuid4().hex[:8]}"
+            entry["mirror_claim"] = {"by": self.claim_id, "until": _later(now, LEASE_S)}
             changes.save(entry)
             return entry
+
+    def _ours(self, entry: dict[str, Any] | None) -> bool:
+        claim = (entry or {}).get("mirror_claim")
+        return bool(claim) and claim["by"] == self.claim_id
 
     def _settle(self, entry_id: str, **changes_to: Any) -> None:
         with self.recordings.atomic() as changes:
             entry = changes.get(entry_id)
-            if entry is None:
-                return
+            if not self._ours(entry):
+                return  # our claim lapsed and another worker took over: its word counts
             entry.update(changes_to, mirror_claim=None)
             changes.save(entry)
 
@@ -184,14 +210,16 @@ class Mirror:
     def run_once(self) -> int:
         """Download every entry that is due; the number of copies made."""
         made = 0
-        now = timestamp(self.clock())
-        for candidate in self._due(now):
-            entry = self._claim(candidate["id"], now)
-            if entry is None:
-                continue
-            made += self._mirror(entry)
+        tried: set[str] = set()
+        while True:
             now = timestamp(self.clock())
-        return made
+            # chosen afresh each time: a privacy-mode recording that arrives meanwhile goes next
+            entry = next((claimed for candidate in self._due(now) if candidate["id"] not in tried
+                          for claimed in [self._claim(candidate["id"], now)] if claimed), None)
+            if entry is None:
+                return made
+            tried.add(entry["id"])
+            made += self._mirror(entry)
 
     def _mirror(self, entry: dict[str, Any]) -> int:
         target = audio_path(self.data_dir, entry["id"])
@@ -213,7 +241,9 @@ class Mirror:
             return 0
         with self.recordings.atomic() as changes:
             current = changes.get(entry["id"])
-            deleted = current is None or is_deleted(current)
+            if not self._ours(current):
+                return 0  # our claim lapsed: another worker fetches it; leave its file alone
+            deleted = is_deleted(current)
             if not deleted:
                 current.update(mirror_state="mirrored", mirror_error=None, sha256=sha256,
                                local_path=str(target), local_size=size, mirror_attempts=attempts,
@@ -234,12 +264,24 @@ class Mirror:
             self.start()  # forked (gunicorn --preload): threads do not survive a fork
         self._wake.set()
 
+    def sweep(self) -> None:
+        """Remove partial downloads older than a claim: their process died mid-download."""
+        folder = self.data_dir / "audio"
+        cutoff = time.time() - LEASE_S
+        for partial in folder.glob(".*.part") if folder.is_dir() else ():
+            try:
+                if partial.stat().st_mtime < cutoff:
+                    partial.unlink()
+            except FileNotFoundError:
+                pass
+
     def start(self, interval_s: float = 2.0) -> None:
         if self._thread is not None and self._thread.is_alive() and self._thread_pid == os.getpid():
             return
         self._thread_pid = os.getpid()
         self.worker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._stop.clear()
+        self.sweep()
         self._thread = threading.Thread(target=self._loop, args=(interval_s,), daemon=True,
                                         name="recording-mirror")
         self._thread.start()

@@ -7,13 +7,13 @@ import binascii
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from handlers.freeclimb_api import FreeClimbApi, FreeClimbError
 from handlers.mirror import audio_path
+from percl.attributes import Invalid, Url
 from storage.recordings import FILTERS, RecordingRepository, is_deleted
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ def delete_recording(recordings: RecordingRepository, entry_id: str, data_dir: s
             return None
         if not is_deleted(entry):
             entry.update(tm_delete=now, tm_update=now)
+            if entry.get("mirror_state") == "pending":
+                entry.update(mirror_state=None, mirror_error="deleted before the copy was kept")
             changes.save(entry)
     path = audio_path(data_dir, entry['id'])
     try:
@@ -110,8 +112,8 @@ def locate_audio(entry: dict[str, Any], data_dir: str, freeclimb_api_url: str) -
         return AudioSource(unavailable="FreeClimb has not reported the recording's URL yet")
     if url.startswith("/"):  # FreeClimb's API path form
         url = freeclimb_api_url + url
+    try:
+        Url().check(url)
+    except Invalid:
+        return AudioSource(unavailable="the URL FreeClimb reported is not one we can send you to")
     return AudioSource(redirect=url)
-
-
-def file_size(path: Path) -> int:
-    return os.stat(path).st_size

@@ -94,7 +94,8 @@ class CallStatusSchema(CallWebhookSchema):
     call_ended_reason = fields.String(load_default=None, allow_none=True)
     # a call recorded with StartRecordCall: FreeClimb reports the recording when the call ends
     recording_id = _id()
-    recording_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2048))
+    recording_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"},
+                               require_tld=False)
     recording_size = WholeNumber(load_default=None, allow_none=True)
     recording_format = fields.String(load_default="audio/wav", allow_none=True,
                                      validate=validate.OneOf(WAV_FORMATS))

@@ -203,7 +203,7 @@ def flow_step(activeflow_id: str, seq: int) -> Response:
     if not calls.is_entry_id(activeflow_id):
         raise BadWebhook(404, "not_found", f"no activeflow can have the id {activeflow_id!r}")
     data_type = _peek_request_type()
-    schema = FLOW_WEBHOOKS.get(data_type)
+    schema = FLOW_WEBHOOKS.get(data_type) if isinstance(data_type, str) else None
     if schema is None:
         raise BadWebhook(400, "invalid_webhook", f"requestType: {data_type!r} does not resume a "
                          f"flow (expected one of {', '.join(FLOW_WEBHOOKS)})")
@@ -216,7 +216,7 @@ def transfer_leg(activeflow_id: str, seq: int, leg: str) -> Response:
     if not calls.is_entry_id(activeflow_id):
         raise BadWebhook(404, "not_found", f"no activeflow can have the id {activeflow_id!r}")
     request_type = _peek_request_type()
-    schema = TRANSFER_WEBHOOKS[leg].get(request_type)
+    schema = TRANSFER_WEBHOOKS[leg].get(request_type) if isinstance(request_type, str) else None
     if schema is None:
         raise BadWebhook(400, "invalid_webhook", f"requestType: {request_type!r} does not belong to "
                          f"a transfer's {leg} leg (expected one of {', '.join(TRANSFER_WEBHOOKS[leg])})")
@@ -231,8 +231,11 @@ def status() -> tuple[str, int]:
     calls.call_status(_store().recordings, payload, now)
     if payload.get("recording_id"):  # the whole call was recorded (StartRecordCall)
         entry_id = calls.call_recording_id(payload["recording_id"])
-        with _store().atomic() as changes:
-            calls.complete_recording(changes.recordings, entry_id, payload, now)
+        try:
+            with _store().atomic() as changes:
+                calls.complete_recording(changes.recordings, entry_id, payload, now)
+        except calls.WrongCall as exc:
+            raise BadWebhook(400, "invalid_webhook", str(exc)) from None
         if current_app.config["SETTINGS"].mirror_audio:
             current_app.extensions["mirror"].wake()
     if payload.get("call_status") in CALL_ENDED:

@@ -174,8 +174,13 @@ class UrlTransport:
                 return HttpAnswer(response.status, response.headers.get("Content-Type", ""),
                                   content, time.perf_counter() - started)
         except urllib.error.HTTPError as exc:
-            return HttpAnswer(exc.code, exc.headers.get("Content-Type", ""), exc.read(),
-                              time.perf_counter() - started)
+            with exc:
+                return HttpAnswer(exc.code, exc.headers.get("Content-Type", ""), exc.read(),
+                                  time.perf_counter() - started)
+        except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+            # FreeClimb would see no answer: status 0, reported as the step's failure
+            reason = getattr(exc, "reason", exc)
+            return HttpAnswer(0, "", f"no answer: {reason}".encode(), time.perf_counter() - started)
 
 
 # --- recordings FreeClimb would keep -------------------------------------------------------
@@ -551,6 +556,9 @@ class CallSimulator:
     def _ask_app(self, step: str, url: str, body: dict[str, Any]) -> Script:
         self._run_pending()
         answer = self._post(step, url, body)
+        if answer.status == 0:
+            raise Violation(step, f"the app could not be reached: {answer.body.decode('utf-8', 'replace')}",
+                            "webhookFailed")
         if answer.status != 200:
             raise Violation(step, f"HTTP {answer.status} (FreeClimb needs 200 with PerCL): "
                             f"{answer.body[:200].decode('utf-8', 'replace')}", "webhookFailed")

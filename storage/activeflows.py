@@ -7,7 +7,6 @@ from typing import Any
 from storage.documents import DocumentStore, TableSpec, Transaction
 
 TABLE = TableSpec("activeflows", unique=("id",), indexed=("call_id",))
-STATUSES = ("running", "waiting", "ended")
 
 
 class ActiveflowChanges:

@@ -337,19 +337,26 @@ class DocumentStore:
                     rest[name] = value
             ordered = sorted(candidates, reverse=True) if candidates is not None else sorted(
                 state.texts, reverse=True)
-            found: list[tuple[int, Doc]] = []
-            for doc_id in ordered:
-                if before is not None and doc_id >= before:
+        if before is not None:
+            ordered = [doc_id for doc_id in ordered if doc_id < before]
+        found: list[tuple[int, Doc]] = []
+        # Decoding and testing happen outside the lock, a chunk of texts at a time, so a long
+        # API query never holds up the webhooks this process answers meanwhile.
+        for start in range(0, len(ordered), 256):
+            with self._lock:
+                texts = [(doc_id, state.texts.get(doc_id)) for doc_id in ordered[start:start + 256]]
+            for doc_id, text in texts:
+                if text is None:
                     continue
-                doc = state.get(doc_id)
-                if doc is None or any(doc.get(k) != v for k, v in rest.items()):
+                doc = json.loads(text)
+                if any(doc.get(k) != v for k, v in rest.items()):
                     continue
                 if accept is not None and not accept(doc):
                     continue
                 found.append((doc_id, doc))
                 if len(found) >= limit:
-                    break
-            return found
+                    return found
+        return found
 
     def count(self, table: str) -> int:
         self.refresh()

@@ -734,7 +734,7 @@ def test_targets_resolve_to_actions_or_flows(tmp_path):
     path = write(tmp_path, {
         "flows": [
             {"name": "main", "actions": [
-                {"name": "ask", "menu": {"options": {"1": "sales", "2": "ask", 3: [{"say": "three"}]},
+                {"name": "ask", "menu": {"options": {"1": "sales", "2": "ask", "3": [{"say": "three"}]},
                                          "timeout": [{"say": "Again"}], "fallback": "sales"}},
                 {"hangup": None},
             ]},
@@ -880,7 +880,7 @@ def test_the_app_runs_the_flows_at_flows_path(start):
     ({"menu": {"prompt": "é" * 2049, "options": {"1": [{"hangup": None}]}}}, "prompt", "at most 4096 bytes"),
     ({"sms": {"to": "+13125550100", "text": "x" * 161}}, "text", "at most 160 characters"),
     ({"record_call": "garbage"}, None, "takes no value"),
-    ({"menu": {"options": {"1": [{"hangup": None}], 1: [{"hangup": None}]}}}, "options['1']", "given twice"),
+    ({"menu": {"options": {"1": [{"hangup": None}], 1: [{"hangup": None}]}}}, "options", "quote option keys"),
     ({"speech_menu": {"grammar_file": "https://g.example/g.grxml",
                       "options": {"Sales": [{"hangup": None}], "sales": [{"hangup": None}]}}},
      "options['sales']", "given twice"),
@@ -921,4 +921,21 @@ def test_unknown_keys_of_mixed_types_are_reported(tmp_path, document):
     path = tmp_path / "flows.yaml"
     path.write_text(document)
     with pytest.raises(FlowError, match="unknown key"):
+        load_flows(path)
+
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('flows:\n  - name: m\n    actions:\n      - menu:\n          options:\n            "1": [{hangup: }]\n'
+     '            "1": [{say: x}]\n', "is given twice"),
+    ("flows:\n  - name: m\n    actions:\n      - speech_menu:\n          grammar_file: https://g.example/g\n"
+     "          options:\n            yes: [{hangup: }]\n", "quote option keys"),
+    ("flows:\n  - name: m\n    actions:\n      - branch:\n          cases:\n            - if: {time: {from: 09:00, to: 17:00}}\n"
+     "              then: [{hangup: }]\n", "quote times"),
+], ids=["repeated-key", "yes-as-boolean", "unquoted-time"])
+def test_yaml_surprises_are_refused_at_load(tmp_path, text, reason):
+    """A key written twice, yes read as a boolean or 17:00 read as a number stop the load."""
+    path = tmp_path / "flows.yaml"
+    path.write_text(text)
+    with pytest.raises(FlowError, match=reason):
         load_flows(path)

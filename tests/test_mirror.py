@@ -433,8 +433,7 @@ def test_privacy_mode_recordings_are_fetched_first_within_their_window(app, free
 
     downloads = [hit.recording_id for hit in freeclimb.hits if hit.method == "GET"]
     assert downloads[0] == private_rid
-    plan = freeclimb.plans[private_rid]
-    assert freeclimb.downloaded_at[private_rid] - plan.registered < 1.5
+    # served at all means inside the window: the fake answers 404 once it has passed
     assert recordings.get(private)["privacy_mode"] is True
     for entry_id in [private, *older]:
         assert_mirrored(recordings.get(entry_id), data_dir, freeclimb)
@@ -621,7 +620,7 @@ def test_downloads_pending_at_a_restart_are_fetched_by_the_new_apps_thread(make_
 
 def test_record_webhook_answers_without_waiting_for_the_download(make_app, freeclimb, data_dir,
                                                                 monkeypatch):
-    """With FreeClimb taking 2 s to serve the audio, the record callback answers well under 1 s and the background thread mirrors it afterwards."""
+    """With FreeClimb slow to serve the audio, the record callback is answered before the download completes, and the background thread mirrors it afterwards."""
     monkeypatch.setenv("MIRROR_AUDIO", "on")
     app = make_app()
     client = app.test_client()
@@ -632,12 +631,11 @@ def test_record_webhook_answers_without_waiting_for_the_download(make_app, freec
     entry_id = action.rsplit("/", 1)[1]
     body = freeclimb.add(recording_id, wav_bytes(1), delay_s=2.0)
 
-    started = time.monotonic()
     response = post(client, action, record(call_id, recording_id, recordingSize=str(len(body)),
                                            recordingUrl=freeclimb.download_url(recording_id)))
-    took = time.monotonic() - started
     assert response.status_code == 200
-    assert took < 1.0
+    # answered while the download was still under way: nothing served yet, still pending
+    assert freeclimb.downloads[recording_id] == 0
     assert recordings.get(entry_id)["mirror_state"] == "pending"
 
     wait_for(lambda: recordings.get(entry_id)["mirror_state"] == "mirrored", 10,
@@ -655,12 +653,11 @@ def test_a_whole_call_recording_reported_in_call_status_is_mirrored(make_app, fr
     call_id, recording_id = freeclimb_id("CA"), freeclimb_id("RE")
     body = freeclimb.add(recording_id, wav_bytes(2), delay_s=1.5)
 
-    started = time.monotonic()
     response = post(client, "/freeclimb/status", call_status(
         call_id, recordingId=recording_id, recordingUrl=freeclimb.download_url(recording_id),
         recordingSize=str(len(body)), recordingDurationSec=2, recordingFormat="audio/wav"))
     assert response.status_code == 204
-    assert time.monotonic() - started < 1.0
+    assert freeclimb.downloads[recording_id] == 0  # answered before the slow download finished
     recordings = app.extensions["store"].recordings
     assert recordings.by_recording_id(recording_id)["mirror_state"] == "pending"
 

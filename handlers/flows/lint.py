@@ -84,29 +84,64 @@ def lint(flows: FlowSet) -> list[Finding]:
 
 
 def _busy_loops(flows: FlowSet) -> list[Finding]:
-    """Cycles made only of actions that do not wait for the caller."""
+    """Cycles made only of actions that do not wait for the caller (strongly connected parts of
+    the graph of non-waiting actions; linear in the size of the flows)."""
+    nodes = [(flow, node) for flow in flows.flows.values() for node in flow.nodes.values()
+             if node.kind not in BLOCKING]
+    key_of = {(flow.name, node.id): (flow, node) for flow, node in nodes}
+    edges: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for flow, node in nodes:
+        edges[(flow.name, node.id)] = [
+            (target_flow.name, target_id) for target_flow, target_id, _ in successors(flows, flow, node)
+            if target_id is not None and (target_flow.name, target_id) in key_of]
+
+    # Tarjan's algorithm, iterative (flows can be long)
+    index: dict[tuple[str, str], int] = {}
+    low: dict[tuple[str, str], int] = {}
+    on_stack: set[tuple[str, str]] = set()
+    stack: list[tuple[str, str]] = []
+    parts: list[list[tuple[str, str]]] = []
+    counter = 0
+    for root in edges:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            vertex, position = work.pop()
+            if position == 0:
+                index[vertex] = low[vertex] = counter
+                counter += 1
+                stack.append(vertex)
+                on_stack.add(vertex)
+            for offset, target in enumerate(edges[vertex][position:], start=position):
+                if target not in index:
+                    work.append((vertex, offset + 1))
+                    work.append((target, 0))
+                    break
+                if target in on_stack:
+                    low[vertex] = min(low[vertex], index[target])
+            else:
+                if low[vertex] == index[vertex]:
+                    part = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        part.append(member)
+                        if member == vertex:
+                            break
+                    parts.append(part)
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[vertex])
+
     findings = []
-    seen_cycles: set[frozenset[tuple[str, str]]] = set()
-    for flow in flows.flows.values():
-        for node in flow.nodes.values():
-            if node.kind in BLOCKING:
-                continue
-            # depth-first search along non-waiting actions, back to where it started
-            stack = [(flow, node.id, ((flow.name, node.id),))]
-            while stack:
-                here_flow, here_id, path = stack.pop()
-                for target_flow, target_id, _ in successors(flows, here_flow, here_flow.nodes[here_id]):
-                    if target_id is None or target_flow.nodes[target_id].kind in BLOCKING:
-                        continue
-                    key = (target_flow.name, target_id)
-                    if key == (flow.name, node.id):
-                        cycle = frozenset(path)
-                        if cycle not in seen_cycles:
-                            seen_cycles.add(cycle)
-                            findings.append(Finding(
-                                "error", "loops-without-waiting", flow.file, flow.name, node.path,
-                                "these actions lead back here without waiting for the caller: "
-                                + " -> ".join(f"{f}:{n}" for f, n in path)))
-                    elif key not in path:
-                        stack.append((target_flow, target_id, path + (key,)))
+    for part in parts:
+        looping = len(part) > 1 or part[0] in edges[part[0]]
+        if not looping:
+            continue
+        flow, node = key_of[min(part, key=lambda k: (k[0], list(key_of).index(k)))]
+        path = " -> ".join(f"{f}:{n}" for f, n in sorted(part, key=list(key_of).index))
+        findings.append(Finding("error", "loops-without-waiting", flow.file, flow.name, node.path,
+                                f"these actions lead back to each other without waiting for the "
+                                f"caller: {path}"))
     return findings

@@ -36,6 +36,30 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            repeated = key in mapping
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark) from None
+        if repeated:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice", key_node.start_mark)
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
 class _Bad(Exception):
     """A field's value refused; the loader adds file, flow and action."""
 
@@ -169,7 +193,7 @@ class _Loader:
     def read_file(self, path: Path) -> None:
         name = str(path)
         try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
         except OSError as exc:
             raise FlowError(f"cannot read: {exc.strerror}", file=name) from None
         except UnicodeDecodeError:
@@ -418,7 +442,9 @@ class _FlowCompiler:
                 raise _Bad("options", "must map what the caller enters to where the call goes")
             found = {}
             for choice, target in value.items():
-                choice = str(choice)
+                if not isinstance(choice, str):
+                    raise _Bad("options", f"{choice!r} is not text: quote option keys (YAML reads "
+                               "yes/no/on/off as true/false and 010 as the number 8)")
                 if kind == "menu" and not re.fullmatch(r"[0-9*#]+", choice):
                     raise _Bad("options", f"{choice!r} is not a key sequence (0-9, * and #)")
                 name = f"option:{choice.lower() if kind == 'speech_menu' else choice}"
@@ -499,7 +525,10 @@ def _time_window(raw: Any, where: str) -> dict[str, Any]:
         raise _Bad(f"{where}.days", f"must be a list of days from {', '.join(DAYS)}")
     window: dict[str, Any] = {"days": sorted({DAYS.index(str(d).lower()[:3]) for d in days})}
     for end, default in (("from", "00:00"), ("to", "24:00")):
-        value = str(raw.get(end, default))
+        value = raw.get(end, default)
+        if not isinstance(value, str):
+            raise _Bad(f"{where}.{end}", "quote times, as in \"17:00\" (YAML reads 17:00 unquoted "
+                       f"as the number {value!r})")
         if not (CLOCK.fullmatch(value) or value == "24:00"):
             raise _Bad(f"{where}.{end}", f"must be a time as HH:MM, got {value!r}")
         hours, minutes = value.split(":")
