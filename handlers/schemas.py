@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+from percl.model import camel_case
+
 _WHOLE = re.compile(r"\s*[0-9]{1,18}\s*")  # ASCII digits; a recording is never 10**18 bytes
 
 CALL_ENDED = ("completed", "failed", "busy", "noAnswer", "canceled")
@@ -73,7 +75,7 @@ class CallWebhookSchema(Schema):
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         if field_obj.data_key is None:
-            field_obj.data_key = _camel(field_name)
+            field_obj.data_key = camel_case(field_name)
 
     @pre_load
     def _empty_ids_are_null(self, data: Any, **kwargs: Any) -> Any:
@@ -114,11 +116,6 @@ class RecordSchema(CallWebhookSchema):
                                          validate=validate.Range(max=7 * 24 * 3600))
     term_reason = fields.String(load_default=None, allow_none=True)
     privacy_mode = Flag(load_default=False)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.rstrip("_").split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def first_problem(messages: Any, prefix: str = "") -> str:

@@ -100,3 +100,13 @@ def test_deeply_nested_values_are_refused_not_crashed():
         level = inner
     problems = percl.check([document])
     assert [str(p) for p in problems] == ["script[0]: not valid PerCL: commands are nested too deeply"]
+
+
+def test_extend_applies_the_same_order_rules_as_append():
+    """Script.extend adds commands in order and refuses one after a terminal command."""
+    from percl import Redirect
+
+    script = Script().extend([Say("a"), Say("b")])
+    assert [c.text for c in script] == ["a", "b"]
+    with pytest.raises(PerclError, match="terminal"):
+        script.extend([Redirect("https://x.example/next"), Say("never")])
